@@ -1,0 +1,41 @@
+"""Exception types raised by supernas.
+
+Every error names the offending field, the value given and what is allowed, so a bad setting is
+understood from the message alone.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+class SupernasError(ValueError):
+    """Base class of every error supernas raises on bad input."""
+
+
+class RegistryError(SupernasError, KeyError):
+    """Unknown registry name, or keyword arguments a factory does not accept."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ArchitectureError(SupernasError):
+    """An architecture that does not fit its search space; holds every problem found."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid architecture ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class SpaceError(SupernasError):
+    """A search space that is malformed (e.g. two mutables with the same key)."""
+
+
+class ConfigError(SupernasError):
+    """A setting outside its allowed range or of the wrong type."""
+
+
+def bad_value(field: str, value: Any, allowed: str) -> ConfigError:
+    """Build the standard message: ``field=value is invalid; allowed: ...``."""
+    return ConfigError(f"{field}={value!r} is invalid; allowed: {allowed}")

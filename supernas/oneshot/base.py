@@ -1,0 +1,95 @@
+"""One-shot (weight-sharing) algorithms as plain torch steps.
+
+A one-shot algorithm owns a mutator bound to the supernet and exposes the steps of its search;
+a driver (the Lightning module in ``trial_templates``, or a plain loop) calls them in this order::
+
+    algo = SomeAlgorithm(space, **settings)          # binds its mutator, validates settings
+    opts = algo.configure_optimizers()               # {"weights": ..., "arch": ...}
+    for epoch in range(max_epochs):
+        algo.on_epoch_start(epoch, max_epochs)       # temperature schedules, LR schedules
+        for train_batch, val_batch in batches:
+            algo.arch_step(val_batch, opts, backward)      # architecture / controller phase
+            algo.weight_step(train_batch, opts, backward)  # shared-weight phase
+        algo.derive()                                # current discrete architecture
+    algo.derive()
+
+``backward(loss)`` is supplied by the driver (``loss.backward()`` in plain torch,
+``LightningModule.manual_backward`` under Lightning so AMP and DDP work), which keeps the core
+free of any training framework. ``state_dict`` covers the algorithm's own state (architecture
+parameters, controller, baselines, RNGs) beyond the supernet's weights.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from supernas.mutator import Mutator
+from supernas.registry import Registry
+from supernas.space import Choice
+
+Backward = Callable[[torch.Tensor], None]
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def plain_backward(loss: torch.Tensor) -> None:
+    """The default ``backward`` for drivers outside Lightning."""
+    loss.backward()
+
+
+class OneShotAlgorithm(ABC):
+    """Base class; ``space`` is the supernet, ``mutator`` is bound to it by the subclass."""
+
+    mutator: Mutator
+
+    def __init__(self, space: nn.Module) -> None:
+        self.space = space
+        self.criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.CrossEntropyLoss()
+
+    @abstractmethod
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimisers by phase name (``"weights"``, and ``"arch"`` when the algorithm has one)."""
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        """Called before each epoch (schedules)."""
+
+    @abstractmethod
+    def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                    backward: Backward = plain_backward) -> dict[str, float]:
+        """One update of the shared weights on a training batch; returns metrics."""
+
+    def arch_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                  backward: Backward = plain_backward) -> dict[str, float]:
+        """One update of the architecture parameters / controller on a held-out batch."""
+        return {}
+
+    @abstractmethod
+    def derive(self) -> dict[str, Choice]:
+        """The discrete architecture the search currently points to."""
+
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward used for validation metrics (by default the derived architecture)."""
+        from supernas.mutator import FixedMutator
+
+        saved = self.mutator
+        FixedMutator(self.derive()).bind(self.space)
+        try:
+            return self.space(x)
+        finally:
+            saved.bind(self.space)
+
+    def arch_summary(self) -> dict[str, dict[str, float]]:
+        """Per decision, a probability per option (for plots and reports)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""
+
+
+ALGORITHMS: Registry[OneShotAlgorithm] = Registry("one-shot algorithm")
+register_algorithm = ALGORITHMS.register

@@ -1,0 +1,4 @@
+"""Candidate ops by name. Importing this package registers every op in ``OPS``."""
+from supernas.ops.registry import OPS, create_op, register_op
+
+__all__ = ["OPS", "create_op", "register_op"]

@@ -1,0 +1,4 @@
+"""Ask/tell strategies. Importing this package registers every strategy in ``STRATEGIES``."""
+from supernas.strategies.base import STRATEGIES, Strategy, register_strategy
+
+__all__ = ["STRATEGIES", "Strategy", "register_strategy"]

@@ -1,0 +1,87 @@
+"""Ask/tell strategies for multi-trial platforms (NNI tuners, Katib suggestion services).
+
+Call order (documented contract, as in optuna's samplers and vizier's designers):
+
+1. ``Strategy(space_decisions, seed=..., **settings)``; settings are validated here.
+2. Any interleaving of ``suggest(n)`` (returns ``n`` architectures as choice mappings) and
+   ``observe(choices, reward)`` (``reward=None`` means the trial failed). An observed
+   architecture need not have been suggested by this instance (history import).
+3. ``state_dict()`` at any time returns JSON-serialisable state; ``load_state_dict`` restores it,
+   after which the instance behaves exactly as the one that produced the state.
+
+Replaying the same sequence of calls on a fresh instance with the same seed rebuilds the same
+state, which is how platforms that only keep the trial history (NNI resume) recover a strategy.
+"""
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import Any, Mapping, Sequence
+
+from supernas.architecture import validate
+from supernas.errors import bad_value
+from supernas.registry import Registry
+from supernas.space import Choice, Decision
+
+Choices = dict[str, Choice]
+
+
+class Strategy(ABC):
+    """Base class of ask/tell strategies. Subclasses implement ``_suggest_one`` and ``_observe``."""
+
+    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0) -> None:
+        if not space_decisions:
+            raise bad_value("space", "[]", "a space with at least one decision")
+        self.decisions = list(space_decisions)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.history: list[tuple[Choices, float | None]] = []
+
+    def suggest(self, n: int = 1) -> list[Choices]:
+        """Return ``n`` architectures to evaluate next."""
+        if n < 0:
+            raise bad_value("n", n, "an integer >= 0")
+        return [self._suggest_one() for _ in range(n)]
+
+    def observe(self, choices: Mapping[str, Choice], reward: float | None) -> None:
+        """Record the result of ``choices``; ``None`` (or NaN) is a failed trial."""
+        arch = validate(choices, self.decisions)
+        if reward is not None and reward != reward:  # NaN
+            reward = None
+        self.history.append((arch, reward))
+        self._observe(arch, reward)
+
+    @abstractmethod
+    def _suggest_one(self) -> Choices:
+        """One architecture."""
+
+    @abstractmethod
+    def _observe(self, choices: Choices, reward: float | None) -> None:
+        """Update internal state with a validated result."""
+
+    def best(self) -> tuple[Choices, float] | None:
+        """The best observed (architecture, reward), or ``None`` before any success."""
+        done = [(a, r) for a, r in self.history if r is not None]
+        return max(done, key=lambda ar: ar[1]) if done else None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "rng": _rng_to_json(self.rng), "history": list(self.history)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.seed = state["seed"]
+        self.rng.setstate(_rng_from_json(state["rng"]))
+        self.history = [(dict(a), r) for a, r in state["history"]]
+
+
+def _rng_to_json(rng: random.Random) -> list[Any]:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_from_json(state: Sequence[Any]) -> tuple[Any, ...]:
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)
+
+
+STRATEGIES: Registry[Strategy] = Registry("strategy")
+register_strategy = STRATEGIES.register

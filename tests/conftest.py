@@ -1,0 +1,26 @@
+"""Shared fixtures: the ../shared directory (skip cleanly when absent), seeds, thread count."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SUPERNAS_SHARED", REPO.parent / "shared"))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``../shared`` (or ``$SUPERNAS_SHARED``); tests using it are skipped when it is missing."""
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data directory {SHARED} not present")
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
