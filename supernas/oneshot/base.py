@@ -11,7 +11,11 @@ a driver (the Lightning module in ``trial_templates``, or a plain loop) calls th
             algo.arch_step(val_batch, opts, backward)      # architecture / controller phase
             algo.weight_step(train_batch, opts, backward)  # shared-weight phase
         algo.derive()                                # current discrete architecture
-    algo.derive()
+    final = algo.select(val_batches)                 # final architecture (default: derive())
+
+Algorithms are registered in ``ALGORITHMS`` and created as
+``ALGORITHMS.create(name, space=supernet, **settings)``; settings are validated in ``__init__``
+with ``supernas.errors.bad_value`` messages.
 
 ``backward(loss)`` is supplied by the driver (``loss.backward()`` in plain torch,
 ``LightningModule.manual_backward`` under Lightning so AMP and DDP work), which keeps the core
@@ -21,7 +25,7 @@ parameters, controller, baselines, RNGs) beyond the supernet's weights.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -68,6 +72,14 @@ class OneShotAlgorithm(ABC):
     @abstractmethod
     def derive(self) -> dict[str, Choice]:
         """The discrete architecture the search currently points to."""
+
+    def select(self, batches: Iterable[Batch]) -> dict[str, Choice]:
+        """Final choice after training; searches that rank candidates on held-out ``batches``
+        (ENAS best-of-N sampling, SPOS evolution, zero-shot scoring) override this."""
+        return self.derive()
+
+    #: False for algorithms that need no supernet training (zero-shot): drivers skip the epochs.
+    needs_training: bool = True
 
     def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Forward used for validation metrics (by default the derived architecture)."""
