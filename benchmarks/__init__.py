@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (see ``BENCHMARKS.md``); each script writes JSON to ``results/``."""
