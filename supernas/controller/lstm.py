@@ -1,0 +1,176 @@
+"""The ENAS controller: an LSTM that samples every decision of a space in ``decisions()`` order.
+
+Pham et al. 2018, "Efficient Neural Architecture Search via Parameter Sharing", arXiv 1802.03268.
+Variant implemented (generalised to any supernas space):
+
+* one LSTM step per decision; the first input is a learned start embedding ``g_emb``;
+* layer choices: ``softmax`` over a linear head of the hidden state; the chosen op's embedding is
+  the next input. Decisions offering the same op names share one head and one embedding table
+  (as ENAS shares ``w_soft``/``w_emb`` across layers), so any mix of choice counts works;
+* input choices: attention over earlier hidden states, ``v^T tanh(W_a a_j + W_q h)`` as in the
+  macro search's skip connections. Candidate ``j`` of an ``n``-candidate decision reads the
+  ``n`` most recent anchors (hidden states after each earlier decision, left-padded with a learned
+  vector) plus a learned per-index embedding, since a generic space does not say which earlier
+  decision produced which input. ``n_chosen=None`` is a per-candidate sigmoid (macro skips);
+  ``n_chosen=k`` draws ``k`` without replacement from a softmax. The mean of the chosen anchors
+  is the next input;
+* logits are divided by ``temperature`` then squashed to ``tanh_constant * tanh(.)``; op logits
+  use ``tanh_constant / op_tanh_reduce`` (micro search);
+* every pass returns the sample's log-probability, its entropy and the KL skip penalty towards
+  ``skip_target`` (summed over ``n_chosen=None`` decisions).
+
+Defaults (source): ``hidden_size=64`` and one LSTM layer (NNI's ENAS mutator); ``tanh_constant=1.5``,
+``skip_target=0.4`` (official code, ``scripts/cifar10_macro_search.sh``); ``temperature=1`` (no
+temperature in the macro search; the micro search uses 5.0, tanh 1.1, op_tanh_reduce 2.5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from supernas.controller import distributions as D
+from supernas.errors import bad_value
+from supernas.space import Choice, Decision
+
+
+@dataclass
+class Sample:
+    """One pass of the controller: choices and the differentiable statistics of that path."""
+
+    choices: dict[str, Choice]
+    log_prob: torch.Tensor
+    entropy: torch.Tensor
+    skip_penalty: torch.Tensor
+    probs: dict[str, list[float]] = field(default_factory=dict)
+
+
+class _Head(nn.Module):
+    """Softmax head and embedding table for layer decisions with one op set."""
+
+    def __init__(self, n: int, hidden: int) -> None:
+        super().__init__()
+        self.soft = nn.Linear(hidden, n, bias=False)
+        self.emb = nn.Embedding(n, hidden)
+
+
+class EnasController(nn.Module):
+    """LSTM policy over the decisions of a space (see the module docstring)."""
+
+    def __init__(self, space_decisions: Sequence[Decision], hidden_size: int = 64,
+                 num_layers: int = 1, tanh_constant: float | None = 1.5,
+                 temperature: float = 1.0, op_tanh_reduce: float = 1.0,
+                 skip_target: float = 0.4) -> None:
+        super().__init__()
+        _check(hidden_size, num_layers, tanh_constant, temperature, op_tanh_reduce, skip_target)
+        self.decisions = list(space_decisions)
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.tanh_constant, self.temperature = tanh_constant, temperature
+        self.op_tanh_reduce, self.skip_target = op_tanh_reduce, skip_target
+        self.lstm = nn.ModuleList(nn.LSTMCell(hidden_size, hidden_size) for _ in range(num_layers))
+        self.g_emb = nn.Parameter(torch.empty(1, hidden_size).uniform_(-0.1, 0.1))
+        self.heads = nn.ModuleDict()
+        self._head_of: dict[str, str] = {}
+        for d in self.decisions:
+            if d.kind == "layer":
+                self._head_of[d.key] = self._head_for(d.choices)
+        self._build_attention()
+        for p in self.parameters():  # ENAS initialises the controller uniformly in [-0.1, 0.1]
+            nn.init.uniform_(p, -0.1, 0.1)
+
+    def _head_for(self, choices: tuple[str, ...]) -> str:
+        name = "ops_" + "__".join(choices).replace(".", "_")
+        if name not in self.heads:
+            self.heads[name] = _Head(len(choices), self.hidden_size)
+        return name
+
+    def _build_attention(self) -> None:
+        n_max = max([d.n_candidates for d in self.decisions if d.kind == "input"], default=0)
+        hid = self.hidden_size
+        self.attn_anchor = nn.Linear(hid, hid, bias=False)
+        self.attn_query = nn.Linear(hid, hid, bias=False)
+        self.attn_v = nn.Linear(hid, 1, bias=False)
+        self.pad_anchor = nn.Parameter(torch.zeros(1, hid))
+        self.index_emb = nn.Embedding(max(n_max, 1), hid)
+
+    def forward(self, fixed: Mapping[str, Choice] | None = None,
+                generator: torch.Generator | None = None, greedy: bool = False) -> Sample:
+        """Sample (``fixed=None``), or score the architecture ``fixed`` (teacher forcing)."""
+        state = [(torch.zeros(1, self.hidden_size), torch.zeros(1, self.hidden_size))
+                 for _ in self.lstm]
+        x, anchors = self.g_emb, []  # x: [1, H]; anchors: list of [1, H]
+        out = Sample({}, torch.zeros(()), torch.zeros(()), torch.zeros(()))
+        for d in self.decisions:
+            h = self._lstm_step(x, state)
+            given = None if fixed is None else fixed[d.key]
+            if d.kind == "layer":
+                x = self._layer(d, h, given, generator, greedy, out)
+            else:
+                x = self._input(d, h, anchors, given, generator, greedy, out)
+            anchors.append(h)
+        return out
+
+    def _lstm_step(self, x: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
+                   ) -> torch.Tensor:
+        for i, cell in enumerate(self.lstm):
+            state[i] = cell(x, state[i])
+            x = state[i][0]
+        return x  # [1, H]
+
+    def _shape(self, logits: torch.Tensor, reduce: float = 1.0) -> torch.Tensor:
+        logits = logits / self.temperature
+        if self.tanh_constant is not None:
+            logits = (self.tanh_constant / reduce) * torch.tanh(logits)
+        return logits
+
+    def _layer(self, d: Decision, h: torch.Tensor, given: Choice | None,
+               gen: torch.Generator | None, greedy: bool, out: Sample) -> torch.Tensor:
+        head = self.heads[self._head_of[d.key]]
+        logits = self._shape(head.soft(h).view(-1), self.op_tanh_reduce)  # [n_ops]
+        idx = d.choices.index(given) if given is not None else D.categorical(logits, gen, greedy)
+        out.choices[d.key] = d.choices[idx]
+        out.log_prob = out.log_prob + torch.log_softmax(logits, -1)[idx]
+        out.entropy = out.entropy + D.categorical_entropy(logits)
+        out.probs[d.key] = torch.softmax(logits.detach(), -1).tolist()
+        return head.emb.weight[idx].view(1, -1)
+
+    def _input(self, d: Decision, h: torch.Tensor, anchors: list[torch.Tensor],
+               given: Choice | None, gen: torch.Generator | None, greedy: bool,
+               out: Sample) -> torch.Tensor:
+        n = d.n_candidates
+        recent = anchors[-n:] if anchors else []
+        states = torch.cat([self.pad_anchor] * (n - len(recent)) + recent, 0)  # [n, H]
+        keys = self.attn_anchor(states) + self.index_emb.weight[:n]  # [n, H]
+        logits = self._shape(self.attn_v(torch.tanh(keys + self.attn_query(h))).view(-1))  # [n]
+        if d.n_chosen is None:
+            chosen = list(given) if given is not None else D.bernoulli(logits, gen, greedy,
+                                                                       d.allow_empty)
+            out.log_prob = out.log_prob + D.bernoulli_log_prob(logits, chosen)
+            out.entropy = out.entropy + D.bernoulli_entropy(logits)
+            out.skip_penalty = out.skip_penalty + D.skip_kl(logits, self.skip_target)
+            out.probs[d.key] = torch.sigmoid(logits.detach()).tolist()
+        else:
+            chosen = list(given) if given is not None else D.draw_k(logits, d.n_chosen, gen, greedy)
+            out.log_prob = out.log_prob + D.set_log_prob(logits, chosen)
+            out.entropy = out.entropy + D.categorical_entropy(logits)
+            out.probs[d.key] = torch.softmax(logits.detach(), -1).tolist()
+        out.choices[d.key] = sorted(chosen)
+        return states[chosen].mean(0, keepdim=True) if chosen else self.g_emb
+
+
+def _check(hidden: int, layers: int, tanh: float | None, temp: float, reduce: float,
+           skip_target: float) -> None:
+    if not isinstance(hidden, int) or hidden < 1:
+        raise bad_value("hidden_size", hidden, "an integer >= 1 (ENAS: 64)")
+    if not isinstance(layers, int) or layers < 1:
+        raise bad_value("num_layers", layers, "an integer >= 1")
+    if tanh is not None and not tanh > 0:
+        raise bad_value("tanh_constant", tanh, "a number > 0, or None for no squashing")
+    if not temp > 0:
+        raise bad_value("temperature", temp, "a number > 0")
+    if not reduce > 0:
+        raise bad_value("op_tanh_reduce", reduce, "a number > 0")
+    if not 0 < skip_target < 1:
+        raise bad_value("skip_target", skip_target, "a probability strictly between 0 and 1")

@@ -1,0 +1,94 @@
+"""REINFORCE for the ENAS controller: moving-average baseline, entropy bonus, skip penalty.
+
+Pham et al. 2018 (arXiv 1802.03268), as in the official code (``src/cifar10/general_controller.py``
+and ``micro_controller.py``): the reward gets ``entropy_weight * entropy`` added (no gradient
+through the bonus), the baseline is an exponential moving average of that reward updated
+*before* the advantage is taken, the loss is ``-log_prob * (reward - baseline)`` plus
+``skip_weight * skip_penalty``, averaged over ``aggregate`` samples before one Adam step with
+gradient-norm clipping.
+
+Defaults (source): ``lr=1e-3``, ``entropy_weight=1e-4``, ``skip_weight=0.8`` and ``aggregate=20``
+(``scripts/cifar10_macro_search.sh``); ``baseline_decay=0.99`` (the official ``controller_bl_dec``;
+NNI uses 0.999); Adam ``betas=(0, 0.999)``, ``eps=1e-3`` (the official ``get_train_ops``);
+``grad_clip=5`` (NNI's ENAS trainer). The official baseline starts at 0; here it starts at the first
+reward (as NNI does), so early advantages are not all positive.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from supernas.controller.jsonstate import optimizer_state_from_json, to_json
+from supernas.controller.lstm import EnasController, Sample
+from supernas.errors import bad_value
+
+
+class Reinforce:
+    """Owns the controller's optimiser and baseline; ``update`` applies one aggregated step."""
+
+    def __init__(self, controller: EnasController, lr: float = 1e-3,
+                 baseline_decay: float = 0.99, entropy_weight: float = 1e-4,
+                 skip_weight: float = 0.8, grad_clip: float | None = 5.0,
+                 aggregate: int = 20) -> None:
+        _check(lr, baseline_decay, entropy_weight, skip_weight, grad_clip, aggregate)
+        self.controller = controller
+        self.entropy_weight, self.skip_weight = entropy_weight, skip_weight
+        self.baseline_decay, self.grad_clip, self.aggregate = baseline_decay, grad_clip, aggregate
+        self.optimizer = torch.optim.Adam(controller.parameters(), lr=lr, betas=(0.0, 0.999),
+                                          eps=1e-3)
+        self.baseline: float | None = None
+        self.updates = 0
+
+    def advantage(self, reward: float, entropy: float) -> float:
+        """Move the baseline towards ``reward + entropy bonus`` and return the advantage."""
+        bonus = reward + self.entropy_weight * entropy
+        if self.baseline is None:
+            self.baseline = bonus
+        else:
+            self.baseline -= (1.0 - self.baseline_decay) * (self.baseline - bonus)
+        return bonus - self.baseline
+
+    def loss(self, sample: Sample, advantage: float) -> torch.Tensor:
+        """The REINFORCE loss of one sample (scalar)."""
+        return -sample.log_prob * advantage + self.skip_weight * sample.skip_penalty
+
+    def update(self, losses: Sequence[torch.Tensor]) -> float:
+        """One Adam step on the mean of ``losses``; returns the gradient norm before clipping."""
+        self.optimizer.zero_grad()
+        torch.stack(list(losses)).mean().backward()
+        params = list(self.controller.parameters())
+        limit = self.grad_clip if self.grad_clip is not None else float("inf")
+        norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+        self.optimizer.step()
+        self.updates += 1
+        return norm
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: controller weights, optimiser state, baseline, update count."""
+        return {"controller": to_json(self.controller.state_dict()),
+                "optimizer": to_json(self.optimizer.state_dict()),
+                "baseline": self.baseline, "updates": self.updates}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        from supernas.controller.jsonstate import from_json
+
+        self.controller.load_state_dict(from_json(state["controller"]))
+        self.optimizer.load_state_dict(optimizer_state_from_json(state["optimizer"]))
+        self.baseline, self.updates = state["baseline"], state["updates"]
+
+
+def _check(lr: float, decay: float, ent: float, skip: float, clip: float | None,
+           aggregate: int) -> None:
+    if not lr > 0:
+        raise bad_value("lr", lr, "a number > 0")
+    if not 0 <= decay < 1:
+        raise bad_value("baseline_decay", decay, "a number in [0, 1)")
+    if not ent >= 0:
+        raise bad_value("entropy_weight", ent, "a number >= 0")
+    if not skip >= 0:
+        raise bad_value("skip_weight", skip, "a number >= 0")
+    if clip is not None and not clip > 0:
+        raise bad_value("grad_clip", clip, "a number > 0, or None for no clipping")
+    if not isinstance(aggregate, int) or aggregate < 1:
+        raise bad_value("aggregate", aggregate, "an integer >= 1")

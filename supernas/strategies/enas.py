@@ -1,0 +1,151 @@
+"""Ask/tell ENAS: the LSTM controller trained with REINFORCE on trial rewards (multi-trial).
+
+Pham et al. 2018, arXiv 1802.03268 (controller and REINFORCE as in ``supernas.controller``), used
+the way NAS-Bench-201 (arXiv 2001.00326) runs "REINFORCE" as a multi-trial searcher: every trial
+is one sample, its reward (e.g. validation accuracy) trains the controller.
+
+``observe`` scores the *observed* architecture under the current controller, so credit goes to
+the architecture that earned it even when trials finish out of order or were imported. Updates
+are aggregated over ``batch_size`` observations; the pending batch is part of the state.
+
+Multi-trial defaults differ from the one-shot ones because a trial budget is ~100 samples, not
+~10^5 (each is documented where set, see ``EnasStrategy.__init__``):
+
+* ``reward_norm="rank"``: the reward becomes its quantile among the rewards seen so far, so the
+  learning rate works whatever the reward's scale (percent, fraction, loss) and late, tiny
+  improvements still give a clear signal;
+* ``lr=0.05``, ``batch_size=5``, ``baseline_decay=0.9``: the controller must move within tens of
+  samples (tuned with ``benchmarks/nb201_strategy_quick.py``);
+* ``dedupe=True``: an architecture already suggested is not suggested again (a repeated trial
+  on a tabular or deterministic benchmark gives no information); after ``50`` duplicate draws a
+  one-decision mutation of the draw is used;
+* failures: ``failure_reward="worst"`` treats a failed trial as the worst reward seen so far
+  (``None`` skips the update, a number is used as the reward); a failure never produces NaN.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from supernas.controller import EnasController, Reinforce
+from supernas.controller.jsonstate import generator_state_from_json, generator_state_to_json
+from supernas.errors import bad_value
+from supernas.space import Choice, Decision
+from supernas.strategies.base import Strategy, register_strategy
+from supernas.strategies.dedupe import arch_key, fresh, mutate_one
+
+Choices = dict[str, Choice]
+REWARD_NORMS = ("rank", "zscore", "none")
+DUPLICATE_TRIES = 50
+
+
+@register_strategy("enas")
+class EnasStrategy(Strategy):
+    """REINFORCE-trained LSTM controller behind ``suggest``/``observe``."""
+
+    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0,
+                 hidden_size: int = 64, tanh_constant: float | None = 1.5,
+                 temperature: float = 1.0, skip_target: float = 0.4, lr: float = 0.05,
+                 baseline_decay: float = 0.9, entropy_weight: float = 1e-4,
+                 skip_weight: float = 0.8, grad_clip: float | None = 5.0, batch_size: int = 5,
+                 reward_norm: str = "rank", dedupe: bool = True,
+                 failure_reward: float | str | None = "worst") -> None:
+        super().__init__(space_decisions, seed)
+        _check(reward_norm, failure_reward)
+        with torch.random.fork_rng(devices=[]):  # seeded init, global RNG untouched
+            torch.manual_seed(seed)
+            self.controller = EnasController(self.decisions, hidden_size, 1, tanh_constant,
+                                             temperature, skip_target=skip_target)
+        self.trainer = Reinforce(self.controller, lr, baseline_decay, entropy_weight,
+                                 skip_weight, grad_clip, batch_size)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.reward_norm, self.dedupe, self.failure_reward = reward_norm, dedupe, failure_reward
+        self.pending: list[tuple[Choices, float]] = []
+        self.suggested: list[Choices] = []
+
+    def _suggest_one(self) -> Choices:
+        seen = self._seen()
+        choices = self._draw()
+        if self.dedupe and arch_key(choices) in seen:
+            choices = (fresh(self._draw, seen, DUPLICATE_TRIES)
+                       or fresh(lambda: mutate_one(choices, self.decisions, self.rng), seen,
+                                DUPLICATE_TRIES)
+                       or choices)
+        self.suggested.append(choices)
+        return dict(choices)
+
+    def _draw(self) -> Choices:
+        with torch.no_grad():
+            return self.controller(generator=self.gen).choices
+
+    def _seen(self) -> set[str]:
+        return {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
+
+    def _observe(self, choices: Choices, reward: float | None) -> None:
+        value = self._reward_value(reward)
+        if value is None:
+            return
+        with torch.no_grad():
+            entropy = float(self.controller(fixed=choices).entropy)
+        self.pending.append((choices, self.trainer.advantage(value, entropy)))
+        if len(self.pending) >= self.trainer.aggregate:
+            self._update()
+
+    def _update(self) -> None:
+        losses = [self.trainer.loss(self.controller(fixed=a), adv) for a, adv in self.pending]
+        self.trainer.update(losses)
+        self.pending = []
+
+    def _reward_value(self, reward: float | None) -> float | None:
+        """The (normalised) reward the controller sees; ``None``: no update."""
+        done = [r for _, r in self.history[:-1] if r is not None]
+        if reward is not None and not math.isfinite(reward):
+            reward = None
+        if reward is None:
+            if self.failure_reward is None or (self.failure_reward == "worst" and not done):
+                return None
+            reward = min(done) if self.failure_reward == "worst" else float(self.failure_reward)
+        return _normalise(float(reward), done, self.reward_norm)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update(trainer=self.trainer.state_dict(), gen=generator_state_to_json(self.gen),
+                     pending=[[a, adv] for a, adv in self.pending],
+                     suggested=[dict(a) for a in self.suggested])
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.trainer.load_state_dict(state["trainer"])
+        generator_state_from_json(self.gen, state["gen"])
+        self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
+        self.suggested = [dict(a) for a in state["suggested"]]
+
+    def probabilities(self) -> dict[str, list[float]]:
+        """Per decision, the controller's probabilities along its greedy path."""
+        with torch.no_grad():
+            return self.controller(greedy=True).probs
+
+
+def _normalise(reward: float, previous: list[float], how: str) -> float:
+    if how == "none" or not previous:
+        return reward if how == "none" else 0.5
+    if how == "rank":  # fraction of earlier rewards below (ties count half)
+        ordered = sorted(previous)
+        lo, hi = bisect.bisect_left(ordered, reward), bisect.bisect_right(ordered, reward)
+        return (lo + 0.5 * (hi - lo)) / len(ordered)
+    mean = sum(previous) / len(previous)
+    var = sum((r - mean) ** 2 for r in previous) / len(previous)
+    return (reward - mean) / (var ** 0.5 + 1e-8)
+
+
+def _check(reward_norm: str, failure_reward: float | str | None) -> None:
+    if reward_norm not in REWARD_NORMS:
+        raise bad_value("reward_norm", reward_norm, ", ".join(REWARD_NORMS))
+    if isinstance(failure_reward, str) and failure_reward != "worst":
+        raise bad_value("failure_reward", failure_reward, "'worst', a number, or None (skip)")
+    if failure_reward is not None and not isinstance(failure_reward, (str, int, float)):
+        raise bad_value("failure_reward", failure_reward, "'worst', a number, or None (skip)")

@@ -1,0 +1,49 @@
+"""Random search: uniform architectures, optionally never repeating one.
+
+The multi-trial baseline of Li & Talwalkar 2019 (arXiv 1902.07638) and of NAS-Bench-201
+(arXiv 2001.00326, "RS"). Input choices are uniform over their allowed subsets
+(``supernas.mutator.sample_uniform``). ``dedupe=True`` (default) redraws an architecture that was
+already suggested or observed, up to 100 times (then repeats are allowed: tiny spaces).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from supernas.mutator import sample_uniform
+from supernas.space import Choice, Decision
+from supernas.strategies.base import Strategy, register_strategy
+from supernas.strategies.dedupe import arch_key, fresh
+
+Choices = dict[str, Choice]
+DUPLICATE_TRIES = 100
+
+
+@register_strategy("random")
+class RandomStrategy(Strategy):
+    """Uniform random architectures; ``observe`` only records the history."""
+
+    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0,
+                 dedupe: bool = True) -> None:
+        super().__init__(space_decisions, seed)
+        self.dedupe = dedupe
+        self.suggested: list[Choices] = []
+
+    def _suggest_one(self) -> Choices:
+        draw = lambda: sample_uniform(self.decisions, self.rng)  # noqa: E731
+        choices = draw()
+        if self.dedupe:
+            seen = {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
+            if arch_key(choices) in seen:
+                choices = fresh(draw, seen, DUPLICATE_TRIES) or choices
+        self.suggested.append(choices)
+        return dict(choices)
+
+    def _observe(self, choices: Choices, reward: float | None) -> None:
+        """Random search learns nothing from results."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "suggested": [dict(a) for a in self.suggested]}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.suggested = [dict(a) for a in state["suggested"]]
