@@ -1,0 +1,192 @@
+"""DARTS with temperature: ``ALGORITHMS`` name ``darts``.
+
+Implements DARTS (Liu et al., ICLR 2019, arXiv 1806.09055), first order (``order=1``: the
+architecture gradient is taken at the current weights) and second order (``order=2``: unrolled
+one virtual step, finite-difference Hessian-vector product; see ``supernas.oneshot.unrolled``),
+with the temperature regularisation of BATS (Bulat et al., ECCV 2020, arXiv 2003.01711, Sec. 3.2):
+mixing weights are ``softmax(alpha / T)``, T constant or scheduled per epoch (``linear`` or
+``exponential`` from ``temperature`` to ``temperature_end``). ``temperature=1`` is plain DARTS.
+
+Defaults are DARTS's CIFAR-10 search settings (paper Sec. 3.1.1 / A.1.1):
+weights SGD lr 0.025 annealed by cosine to 0.001 over the epochs, momentum 0.9, weight decay 3e-4,
+gradient norm clipped at 5; architecture Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3;
+alpha initialised to 1e-3 * N(0, 1) (reference code). The virtual-step learning rate ``xi``
+defaults to the weights' current learning rate (reference code).
+
+Driver order (see ``supernas.oneshot.base``): ``arch_step(val_batch, opts, backward,
+train_batch=...)`` then ``weight_step(train_batch, opts, backward)``. Second order needs the
+training batch inside the architecture step: pass it as ``train_batch``; when it is left out the
+batch of the previous ``weight_step`` is used (or the validation batch on the very first step).
+Second order computes its gradients with ``torch.autograd.grad`` (not the driver's ``backward``);
+first order uses the driver's ``backward``. Drivers that move the model to another device should
+register ``arch_parameters()`` (e.g. in an ``nn.ParameterList``) so the alphas move with it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from supernas.errors import bad_value
+from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
+from supernas.oneshot.darts_mutator import DartsMutator
+from supernas.oneshot.temperature import TemperatureSchedule
+from supernas.oneshot.unrolled import unrolled_arch_grads
+from supernas.space import Choice
+
+ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
+
+
+def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
+    """``value`` as float if it is a finite number > 0 (>= 0 with ``allow_zero``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        raise bad_value(field, value, "a finite number >= 0" if allow_zero else "a finite number > 0")
+    return float(value)
+
+
+def check_betas(value: Any) -> tuple[float, float]:
+    """Adam betas: two numbers in [0, 1)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2 \
+            or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value):
+        raise bad_value("arch_betas", value, "two numbers in [0, 1), e.g. (0.5, 0.999)")
+    return float(value[0]), float(value[1])
+
+
+@register_algorithm("darts")
+class DartsSearch(OneShotAlgorithm):
+    """DARTS (1st/2nd order) with temperature ``softmax(alpha / T)``; see the module docstring."""
+
+    def __init__(self, space: nn.Module, temperature: float = 1.0,
+                 temperature_end: float | None = None, temperature_schedule: str = "constant",
+                 order: int | str = 1, weight_lr: float = 0.025, weight_lr_min: float = 0.001,
+                 weight_momentum: float = 0.9, weight_decay: float = 3e-4,
+                 arch_lr: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
+                 arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
+                 unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0) -> None:
+        super().__init__(space)
+        self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
+        if order not in ORDERS:
+            raise bad_value("order", order, "1 or 'first', 2 or 'second'")
+        self.order = ORDERS[order]
+        self.weight_lr = check_positive("weight_lr", weight_lr)
+        self.weight_lr_min = check_positive("weight_lr_min", weight_lr_min, allow_zero=True)
+        self.weight_momentum = check_positive("weight_momentum", weight_momentum, allow_zero=True)
+        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+        self.arch_lr = check_positive("arch_lr", arch_lr)
+        self.arch_betas = check_betas(arch_betas)
+        self.arch_weight_decay = check_positive("arch_weight_decay", arch_weight_decay, True)
+        self.grad_clip = check_positive("grad_clip", grad_clip, allow_zero=True)  # 0: no clipping
+        self.unrolled_lr = None if unrolled_lr is None else check_positive("unrolled_lr", unrolled_lr)
+        alpha_init = check_positive("alpha_init", alpha_init, allow_zero=True)
+        self.mutator = DartsMutator(self.schedule.start, alpha_init, seed)
+        self.mutator.bind(space)
+        self._weights_opt: torch.optim.Optimizer | None = None
+        self._last_train: Batch | None = None
+
+    # ----------------------------------------------------------------- parameters, optimisers
+    @property
+    def temperature(self) -> float:
+        return self.mutator.temperature
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return self.mutator.arch_parameters()
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.space.parameters() if p.requires_grad]
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        self._weights_opt = torch.optim.SGD(self.weight_parameters(), lr=self.weight_lr,
+                                            momentum=self.weight_momentum,
+                                            weight_decay=self.weight_decay)
+        arch = torch.optim.Adam(self.arch_parameters(), lr=self.arch_lr, betas=self.arch_betas,
+                                weight_decay=self.arch_weight_decay)
+        return {"weights": self._weights_opt, "arch": arch}
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        """Temperature from the schedule; weight lr by cosine annealing (DARTS)."""
+        self.mutator.temperature = self.schedule.value(epoch, max_epochs)
+        if self._weights_opt is not None:
+            for group in self._weights_opt.param_groups:
+                group["lr"] = self.cosine_lr(epoch, max_epochs)
+
+    def cosine_lr(self, epoch: int, max_epochs: int) -> float:
+        frac = min(max(epoch / max(max_epochs, 1), 0.0), 1.0)
+        return self.weight_lr_min + 0.5 * (self.weight_lr - self.weight_lr_min) * (1 + math.cos(math.pi * frac))
+
+    # ----------------------------------------------------------------------------- steps
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Cross-entropy of the supernet (mixing) on ``batch``."""
+        x, y = batch
+        return self.criterion(self.space(x), y)
+
+    def weight_loss(self, batch: Batch) -> torch.Tensor:
+        """Loss of the weight phase (BATS adds distillation here)."""
+        return self.loss(batch)
+
+    def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                    backward: Backward = plain_backward) -> dict[str, float]:
+        opt = optimizers["weights"]
+        opt.zero_grad()
+        loss = self.weight_loss(batch)
+        backward(loss)
+        if self.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.weight_parameters(), self.grad_clip)
+        opt.step()
+        self._last_train = batch
+        return {"train_loss": float(loss.detach())}
+
+    def arch_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                  backward: Backward = plain_backward,
+                  train_batch: Batch | None = None) -> dict[str, float]:
+        opt = optimizers["arch"]
+        opt.zero_grad()
+        if self.order == 1:
+            loss = self.loss(batch)
+            backward(loss)
+        else:
+            loss = self._second_order(batch, train_batch or self._last_train or batch)
+        opt.step()
+        return {"val_loss": float(loss.detach()), "temperature": self.temperature}
+
+    def _second_order(self, val_batch: Batch, train_batch: Batch) -> torch.Tensor:
+        xi = self.unrolled_lr if self.unrolled_lr is not None else self._current_lr()
+        alphas = self.arch_parameters()
+        loss, grads = unrolled_arch_grads(self.loss, self.weight_parameters(), alphas,
+                                          train_batch, val_batch, xi)
+        for a, g in zip(alphas, grads):
+            a.grad = g.detach() if a.grad is None else a.grad + g.detach()
+        return loss
+
+    def _current_lr(self) -> float:
+        if self._weights_opt is None:
+            return self.weight_lr
+        return float(self._weights_opt.param_groups[0]["lr"])
+
+    # ---------------------------------------------------------------------- results, state
+    def derive(self) -> dict[str, Choice]:
+        return self.mutator.derive()
+
+    def arch_summary(self) -> dict[str, dict[str, float]]:
+        """Layer decisions: softmax(alpha/T) per op; input decisions: normalised edge strengths."""
+        out: dict[str, dict[str, float]] = {}
+        for d in self.mutator.decisions:
+            if d.kind == "layer":
+                probs = self.mutator.layer_weights(d.key).detach().tolist()
+                out[d.key] = dict(zip(d.choices, probs))
+            else:
+                s = self.mutator.input_strengths(d.key)
+                out[d.key] = {str(i): v / sum(s) for i, v in enumerate(s)}
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"alpha": {k: v.detach().clone() for k, v in self.mutator.alpha.items()},
+                "temperature": self.mutator.temperature}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        with torch.no_grad():
+            for k, v in state["alpha"].items():
+                self.mutator.alpha[k].copy_(torch.as_tensor(v))
+        self.mutator.temperature = float(state["temperature"])
