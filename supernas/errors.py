@@ -39,3 +39,10 @@ class ConfigError(SupernasError):
 def bad_value(field: str, value: Any, allowed: str) -> ConfigError:
     """Build the standard message: ``field=value is invalid; allowed: ...``."""
     return ConfigError(f"{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def check_positive_ints(**values: Any) -> None:
+    """Raise ``bad_value`` for the first keyword whose value is not a positive ``int``."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad_value(name, value, "a positive integer")
