@@ -1,0 +1,154 @@
+"""Parameter / multiply-accumulate limits for searches over a supernet.
+
+``CostLimit`` answers "does this architecture fit?" by freezing the child and counting its
+parameters (``supernas.cost.count_parameters``) and, for a MAC limit, its multiply-accumulates for
+one input of ``input_size`` (``supernas.cost.count_macs``); costs are cached per architecture.
+The SPOS paper (Guo et al. 2020, arXiv 1904.00420, section 3.4) searches under a FLOPs limit by
+discarding candidates over it during evolution; random and zero-shot search here do the same.
+
+When no random draw fits, ``cheapest`` lowers the cost one decision at a time (coordinate
+descent) to tell a hard limit from an impossible one; an impossible limit is refused with a
+``ConfigError`` naming the limit and the smallest cost found.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections.abc import Callable, Mapping, Sequence
+
+from torch import nn
+
+from supernas.errors import ConfigError, bad_value
+from supernas.freeze import freeze
+from supernas.mutator import sample_uniform
+from supernas.space import Choice, Decision, decisions
+
+Choices = dict[str, Choice]
+MAX_INPUT_OPTIONS = 16  # input decisions: only the smallest subsets are tried by ``cheapest``
+
+
+def arch_key(choices: Mapping[str, Choice]) -> str:
+    """A hashable, order-independent key for an architecture."""
+    return json.dumps(dict(choices), sort_keys=True)
+
+
+def _check_limit(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise bad_value(name, value, "a positive integer or None (no limit)")
+    return value
+
+
+def _check_input_size(input_size: Sequence[int] | None, needed: bool) -> tuple[int, ...] | None:
+    if input_size is None:
+        if needed:
+            raise bad_value("input_size", None, "the input shape of one sample, e.g. [3, 32, 32], "
+                            "required with max_macs")
+        return None
+    size = tuple(input_size)
+    if not size or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
+        raise bad_value("input_size", input_size, "a non-empty list of positive integers, e.g. [3, 32, 32]")
+    return size
+
+
+class CostLimit:
+    """``max_params`` and/or ``max_macs`` (with ``input_size``) for architectures of ``space``."""
+
+    def __init__(self, space: nn.Module, max_params: int | None = None, max_macs: int | None = None,
+                 input_size: Sequence[int] | None = None) -> None:
+        self.space = space
+        self.max_params = _check_limit("max_params", max_params)
+        self.max_macs = _check_limit("max_macs", max_macs)
+        self.input_size = _check_input_size(input_size, self.max_macs is not None)
+        self._cache: dict[str, dict[str, int]] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.max_params is not None or self.max_macs is not None
+
+    def describe(self) -> str:
+        parts = [f"max_params={self.max_params}"] if self.max_params is not None else []
+        if self.max_macs is not None:
+            parts.append(f"max_macs={self.max_macs} (input_size={list(self.input_size or ())})")
+        return ", ".join(parts) or "no limit"
+
+    def cost(self, choices: Mapping[str, Choice]) -> dict[str, int]:
+        """``{"params": ..., "macs": ...}`` of the frozen child (``macs`` only with ``input_size``)."""
+        key = arch_key(choices)
+        if key not in self._cache:
+            self._cache[key] = self._measure(choices)
+        return dict(self._cache[key])
+
+    def _measure(self, choices: Mapping[str, Choice]) -> dict[str, int]:
+        from supernas.cost import count_macs, count_parameters
+
+        child = freeze(self.space, choices)
+        out = {"params": int(count_parameters(child))}
+        if self.input_size is not None:
+            out["macs"] = int(count_macs(child, self.input_size))
+        return out
+
+    def load(self, choices: Mapping[str, Choice]) -> float:
+        """The largest cost / limit ratio (<= 1 fits; 0 without limits)."""
+        if not self.active:
+            return 0.0
+        cost = self.cost(choices)
+        ratios = [cost["params"] / self.max_params] if self.max_params is not None else []
+        if self.max_macs is not None:
+            ratios.append(cost["macs"] / self.max_macs)
+        return max(ratios)
+
+    def fits(self, choices: Mapping[str, Choice]) -> bool:
+        return self.load(choices) <= 1.0
+
+    def cheapest(self, start: Mapping[str, Choice], passes: int = 3) -> Choices:
+        """Lower ``load`` one decision at a time from ``start`` (coordinate descent)."""
+        best, best_load = dict(start), self.load(start)
+        for _ in range(passes):
+            improved = False
+            for d in decisions(self.space):
+                for option in itertools.islice(d.options(), MAX_INPUT_OPTIONS):
+                    trial = {**best, d.key: option}
+                    trial_load = self.load(trial)
+                    if trial_load < best_load:
+                        best, best_load, improved = trial, trial_load, True
+            if not improved:
+                break
+        return best
+
+    def impossible(self, cheapest: Mapping[str, Choice]) -> ConfigError:
+        """The error for a limit that not even ``cheapest`` meets."""
+        return ConfigError(
+            f"no architecture of this space fits the limit {self.describe()}; the cheapest "
+            f"architecture found costs {self.cost(cheapest)}; allowed: a limit at or above that cost"
+        )
+
+
+def draw_feasible(limit: CostLimit, draw: Callable[[], Choices], n: int,
+                  max_tries: int) -> list[Choices]:
+    """Up to ``n`` distinct architectures from ``draw()`` that fit ``limit`` (``max_tries`` draws).
+
+    If none of the draws fits, the cheapest architecture found by ``limit.cheapest`` is returned
+    alone when it fits, and ``ConfigError`` is raised when it does not.
+    """
+    found: dict[str, Choices] = {}
+    last: Choices = {}
+    for _ in range(max_tries):
+        if len(found) >= n:
+            break
+        last = draw()
+        if arch_key(last) not in found and limit.fits(last):
+            found[arch_key(last)] = last
+    if found or n == 0:
+        return list(found.values())
+    cheapest = limit.cheapest(last)
+    if not limit.fits(cheapest):
+        raise limit.impossible(cheapest)
+    return [cheapest]
+
+
+def uniform_drawer(space_decisions: Sequence[Decision], rng: random.Random) -> Callable[[], Choices]:
+    """``draw()`` for ``draw_feasible``: uniform architectures from a seeded ``rng``."""
+    return lambda: sample_uniform(space_decisions, rng)

@@ -1,0 +1,157 @@
+"""Uniform single-path supernet training, shared by ``spos`` and ``random`` (one-shot).
+
+Each weight step draws one architecture uniformly (``UniformMutator``) and trains only that path,
+as in Single Path One-Shot (Guo et al. 2020, arXiv 1904.00420, section 3.2) and random search
+with weight sharing (Li & Talwalkar 2019, arXiv 1902.07638, section 4). Unused candidates get no
+gradient (``zero_grad(set_to_none=True)``), so momentum and weight decay leave them untouched.
+
+Optimiser defaults follow the SPOS supernet recipe (SGD, momentum 0.9, weight decay 4e-5, learning
+rate decayed linearly to 0) with the paper's 0.5 for batch 1,024 scaled to 0.05 for the small
+batches used here; ``lr_schedule="constant"`` turns the decay off.
+
+The last ``bn_batches`` training batches are kept (and checkpointed) to recalibrate batch-norm
+statistics before each candidate is scored in ``select`` (SPOS section 3.3).
+
+Until ``select`` has run, ``derive()`` returns a fixed reference architecture drawn with the seed
+(within the cost limit), so per-epoch validation follows one path; afterwards, the selected one.
+"""
+from __future__ import annotations
+
+import math
+import random
+from abc import abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from supernas.errors import bad_value
+from supernas.mutator import UniformMutator
+from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
+from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
+from supernas.oneshot.supernet_eval import evaluate_path
+from supernas.space import Choice, decisions
+
+LR_SCHEDULES = ("linear", "constant")
+REFERENCE_TRIES = 100  # uniform draws to find a reference architecture within the limit
+
+
+def check_number(name: str, value: Any, low: float, inclusive: bool = True) -> float:
+    """``value`` as a float, refused unless it is a number >= (or >) ``low``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    if not ok or value < low or (not inclusive and value == low):
+        raise bad_value(name, value, f"a number {'>=' if inclusive else '>'} {low}")
+    return float(value)
+
+
+def check_count(name: str, value: Any, low: int) -> int:
+    """``value`` as an int, refused unless it is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise bad_value(name, value, f"an integer >= {low}")
+    return value
+
+
+class SinglePathOneShot(OneShotAlgorithm):
+    """Uniform single-path training; subclasses implement ``search`` (the ``select`` step)."""
+
+    def __init__(self, space: nn.Module, seed: int = 0, lr: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 4e-5, lr_schedule: str = "linear", bn_batches: int = 5,
+                 max_params: int | None = None, max_macs: int | None = None,
+                 input_size: Sequence[int] | None = None) -> None:
+        super().__init__(space)
+        self.seed = check_count("seed", seed, 0)
+        self.lr = check_number("lr", lr, 0.0, inclusive=False)
+        self.momentum = check_number("momentum", momentum, 0.0)
+        self.weight_decay = check_number("weight_decay", weight_decay, 0.0)
+        if lr_schedule not in LR_SCHEDULES:
+            raise bad_value("lr_schedule", lr_schedule, ", ".join(LR_SCHEDULES))
+        self.lr_schedule = lr_schedule
+        self.bn_batches: deque[Batch] = deque(maxlen=check_count("bn_batches", bn_batches, 0))
+        self.limit = CostLimit(space, max_params, max_macs, input_size)
+        self.mutator = UniformMutator(seed).bind(space)
+        self.decisions = decisions(space)
+        self.reference = self._reference()
+        self.best: Choices | None = None
+        self.history: list[dict[str, Any]] = []
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    def _reference(self) -> Choices:
+        """The first seeded uniform draw within the limit; refuses an impossible limit early."""
+        rng = random.Random(f"{self.seed}-reference")
+        return draw_feasible(self.limit, uniform_drawer(self.decisions, rng), 1, REFERENCE_TRIES)[0]
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        self._optimizer = torch.optim.SGD(self.space.parameters(), lr=self.lr, momentum=self.momentum,
+                                          weight_decay=self.weight_decay)
+        return {"weights": self._optimizer}
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        if self._optimizer is None or self.lr_schedule == "constant":
+            return
+        for group in self._optimizer.param_groups:  # SPOS: linear decay to 0 (per epoch here)
+            group["lr"] = self.lr * (1.0 - epoch / max(max_epochs, 1))
+
+    def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                    backward: Backward = plain_backward) -> dict[str, float]:
+        x, y = batch  # x: [B, ...], y: [B]
+        self.mutator.sample()
+        optimizer = optimizers["weights"]
+        optimizer.zero_grad(set_to_none=True)
+        logits = self.space(x)  # [B, classes]
+        loss = self.criterion(logits, y)
+        backward(loss)
+        optimizer.step()
+        self.bn_batches.append((x.detach(), y.detach()))
+        accuracy = (logits.detach().argmax(dim=1) == y).float().mean()
+        return {"loss": float(loss.detach()), "accuracy": float(accuracy)}
+
+    def derive(self) -> dict[str, Choice]:
+        return dict(self.best if self.best is not None else self.reference)
+
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run ``derive()`` through the supernet without touching the sampler's RNG."""
+        saved = dict(self.mutator.current)
+        self.mutator.set_current(self.derive())
+        try:
+            return self.space(x)
+        finally:
+            self.mutator.current = saved
+
+    def select(self, batches: Iterable[Batch]) -> dict[str, Choice]:
+        held_out = list(batches)
+        if not held_out:
+            raise bad_value("batches", "[]", "at least one held-out (x, y) batch for select()")
+        calibration = list(self.bn_batches) or held_out  # no training seen: calibrate on held-out
+        self.history = []
+        self.best = self.search(lambda c: self._score(c, calibration, held_out))
+        return dict(self.best)
+
+    def _score(self, choices: Choices, calibration: list[Batch], held_out: list[Batch]) -> float:
+        acc = evaluate_path(self.space, self.mutator, choices, calibration, held_out)
+        record: dict[str, Any] = {"choices": dict(choices), "accuracy": acc}
+        if self.limit.active:
+            record.update(self.limit.cost(choices))
+        self.history.append(record)
+        return acc
+
+    @abstractmethod
+    def search(self, fitness: Callable[[Choices], float]) -> Choices:
+        """Return the best architecture within the limit; ``fitness(choices)`` is its held-out
+        accuracy (BN recalibrated), and every call is recorded in ``history``."""
+
+    def search_rng(self) -> random.Random:
+        """A fresh RNG for ``search`` (selection does not depend on how long training ran)."""
+        return random.Random(f"{self.seed}-search")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mutator": self.mutator.state_dict(), "best": self.best, "history": self.history,
+                "bn_batches": [(x.cpu(), y.cpu()) for x, y in self.bn_batches]}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.mutator.load_state_dict(state["mutator"])
+        self.best = dict(state["best"]) if state.get("best") is not None else None
+        self.history = list(state.get("history", []))
+        self.bn_batches.clear()
+        self.bn_batches.extend((x, y) for x, y in state.get("bn_batches", []))

@@ -1,0 +1,92 @@
+"""Evaluate one architecture on a trained supernet, with batch-norm statistics recalibrated.
+
+Single Path One-Shot (Guo et al. 2020, arXiv 1904.00420, section 3.3) notes that the running
+batch-norm statistics of a supernet trained on random paths do not fit any single path; before a
+candidate is scored its BN statistics are re-estimated on training data (the paper uses 20,000
+training images; here the few training batches the caller passes). Every BN buffer is restored
+afterwards so evaluating candidates never changes the supernet.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from supernas.mutator import ChoiceMutator
+from supernas.space import Choice
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """Every batch-norm layer of ``model`` that keeps running statistics."""
+    return [m for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+class KeepBatchNorm:
+    """Context manager: snapshot BN buffers/momenta and the training flag, restore on exit."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __enter__(self) -> None:
+        self.training = self.model.training
+        self.saved = [(m, m.momentum, {k: b.clone() for k, b in m.named_buffers(recurse=False)})
+                      for m in batch_norms(self.model)]
+
+    def __exit__(self, *exc: object) -> None:
+        for m, momentum, buffers in self.saved:
+            m.momentum = momentum
+            for k, b in buffers.items():
+                getattr(m, k).copy_(b)
+        self.model.train(self.training)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for a parameter-free model)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, batches: Sequence[Batch]) -> None:
+    """Reset BN statistics and re-estimate them as a plain average over ``batches``."""
+    if not batches:
+        return
+    norms = batch_norms(model)
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch counts equally
+    model.train()
+    device = device_of(model)
+    for x, _ in batches:
+        model(x.to(device))
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, batches: Iterable[Batch]) -> float:
+    """Top-1 accuracy of ``model`` (eval mode) over ``batches``."""
+    model.eval()
+    device = device_of(model)
+    correct, total = 0, 0
+    for x, y in batches:
+        logits = model(x.to(device))  # [B, classes]
+        correct += int((logits.argmax(dim=1) == y.to(device)).sum())
+        total += int(y.numel())
+    return correct / max(total, 1)
+
+
+def evaluate_path(space: nn.Module, mutator: ChoiceMutator, choices: Mapping[str, Choice],
+                  calibration: Sequence[Batch], held_out: Sequence[Batch]) -> float:
+    """Accuracy of ``choices`` run through ``space`` (its mutator ``mutator``) on ``held_out``,
+    after recalibrating BN on ``calibration``; the supernet's BN state is left unchanged."""
+    saved = dict(mutator.current)
+    mutator.set_current(choices)
+    try:
+        with KeepBatchNorm(space):
+            recalibrate_bn(space, calibration)
+            return accuracy(space, held_out)
+    finally:
+        mutator.current = saved

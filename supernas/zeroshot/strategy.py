@@ -1,0 +1,143 @@
+"""Zero-shot search (``zero-shot``): score untrained children with a proxy, keep the best.
+
+As in NASWOT's search (Mellor et al. 2021, arXiv 2006.04647, section 5): draw ``num_samples``
+architectures uniformly (seeded), score each frozen child at initialisation with a proxy
+(``naswot`` by default, ``zen`` or ``epe-nas``) on the first ``score_batches`` batches (scores
+averaged), and keep the highest. The same ``max_params`` / ``max_macs`` limits as SPOS apply:
+architectures over the limit are never scored, and an impossible limit is refused at creation.
+The paper's default N is 10 or 100 (N = 100 here).
+
+Children are frozen from the supernet as it is (untrained), so they share one random
+initialisation. ``rank`` scores a given list of architectures the same way.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from supernas.architecture import Architecture
+from supernas.errors import ConfigError, bad_value
+from supernas.freeze import freeze
+from supernas.mutator import ChoiceMutator
+from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
+from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
+from supernas.oneshot.single_path import check_count
+from supernas.oneshot.supernet_eval import device_of
+from supernas.space import Choice, decisions
+from supernas.zeroshot.registry import PROXIES, get_proxy
+
+TRIES_PER_SAMPLE = 20  # uniform draws allowed per wanted architecture (tight limits, tiny spaces)
+
+
+def _as_batch(batch: Batch | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if isinstance(batch, torch.Tensor):
+        return batch, None
+    x, y = batch
+    return x, y
+
+
+def score_child(child: nn.Module, batches: Sequence[Batch | torch.Tensor],
+                proxy: Callable[..., float], seed: int = 0) -> float:
+    """Mean proxy score of ``child`` over ``batches``; NaN counts as ``-inf``."""
+    device = device_of(child)
+    scores = []
+    for batch in batches:
+        x, y = _as_batch(batch)
+        s = proxy(child, x.to(device), None if y is None else y.to(device), seed=seed)
+        scores.append(-math.inf if math.isnan(s) else s)
+    return sum(scores) / len(scores)
+
+
+@dataclass
+class Ranked:
+    """One entry of ``rank``: position in the input list, the architecture, its score."""
+
+    index: int
+    choices: Choices
+    score: float
+
+
+def rank(architectures: Iterable[Mapping[str, Choice] | Architecture], space: nn.Module,
+         batch: Batch | torch.Tensor, proxy: str | Callable[..., float] = "naswot",
+         seed: int = 0) -> list[Ranked]:
+    """Score each architecture's frozen child (from ``space``) on ``batch``, best first."""
+    fn = get_proxy(proxy)
+    out = []
+    for i, arch in enumerate(architectures):
+        choices = dict(getattr(arch, "choices", arch))
+        out.append(Ranked(i, choices, score_child(freeze(space, choices), [batch], fn, seed)))
+    return sorted(out, key=lambda r: -r.score)
+
+
+@register_algorithm("zero-shot")
+class ZeroShot(OneShotAlgorithm):
+    """Best of ``num_samples`` uniform architectures by a zero-shot proxy; no supernet training."""
+
+    needs_training = False
+
+    def __init__(self, space: nn.Module, proxy: str = "naswot", num_samples: int = 100,
+                 seed: int = 0, score_batches: int = 1, max_params: int | None = None,
+                 max_macs: int | None = None, input_size: Sequence[int] | None = None) -> None:
+        super().__init__(space)
+        self.proxy_name = proxy
+        self.proxy = get_proxy(proxy)
+        self.num_samples = check_count("num_samples", num_samples, 1)
+        self.seed = check_count("seed", seed, 0)
+        self.score_batches = check_count("score_batches", score_batches, 1)
+        self.limit = CostLimit(space, max_params, max_macs, input_size)
+        self.decisions = decisions(space)
+        self.mutator = ChoiceMutator().bind(space)
+        self.reference = self._draw(1, f"{seed}-reference")[0]
+        self.mutator.set_current(self.reference)
+        self.best: Choices | None = None
+        self.history: list[dict[str, Any]] = []
+
+    def _draw(self, n: int, rng_seed: str) -> list[Choices]:
+        drawer = uniform_drawer(self.decisions, random.Random(rng_seed))
+        return draw_feasible(self.limit, drawer, n, n * TRIES_PER_SAMPLE)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {}
+
+    def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
+                    backward: Backward = plain_backward) -> dict[str, float]:
+        return {}  # nothing to train (needs_training is False)
+
+    def derive(self) -> dict[str, Choice]:
+        return dict(self.best if self.best is not None else self.reference)
+
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.mutator.set_current(self.derive())
+        return self.space(x)
+
+    def select(self, batches: Iterable[Batch]) -> dict[str, Choice]:
+        scoring = [b for _, b in zip(range(self.score_batches), batches)]
+        if not scoring:
+            raise bad_value("batches", "[]", "at least one (x, y) batch to score architectures on")
+        self.history = []
+        for choices in self._draw(self.num_samples, f"{self.seed}-search"):
+            score = score_child(freeze(self.space, choices), scoring, self.proxy, self.seed)
+            record: dict[str, Any] = {"choices": choices, "score": score}
+            if self.limit.active:
+                record.update(self.limit.cost(choices))
+            self.history.append(record)
+        top = max(self.history, key=lambda r: r["score"])
+        if top["score"] == -math.inf:
+            raise ConfigError(f"proxy={self.proxy_name!r} scored every one of {len(self.history)} "
+                              "architectures -inf (naswot needs nn.ReLU units); allowed: a proxy "
+                              f"that suits this space, one of {', '.join(PROXIES.names())}")
+        self.best = dict(top["choices"])
+        return dict(self.best)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "history": self.history}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.best = dict(state["best"]) if state.get("best") is not None else None
+        self.history = list(state.get("history", []))
