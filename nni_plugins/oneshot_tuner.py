@@ -1,0 +1,183 @@
+"""``SupernasOneShot``: an NNI tuner that launches one-shot searches, one per trial.
+
+Each trial receives the settings of one whole weight-sharing search (DARTS with temperature,
+arXiv 1806.09055 + the temperature of BATS, arXiv 2003.01711; BATS; ENAS one-shot; uniform
+sampling), i.e. one point of a grid over the algorithm's settings, e.g. one trial per seed or
+per temperature::
+
+    tuner:
+      name: SupernasOneShot
+      classArgs:
+        algorithm: darts
+        space: mlp
+        settings: {order: 1}
+        grid: {temperature: [1.0, 0.5, 0.2], seed: [0, 1]}   # 6 trials
+
+Trial parameters: ``{"format": "supernas.oneshot/1", "algorithm", "space", "space_args",
+"settings", "index"}``; the trial (``python -m nni_plugins.trial``) runs the search and reports
+its derived architecture. When every grid point has been handed out the tuner raises
+``NoMoreTrialError`` (the experiment then ends when the last trial does). Callbacks never raise
+otherwise; state (next grid point, results, best) is written after every event and restored on
+``nnictl resume``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import nni
+from nni.tuner import Tuner
+
+from nni_plugins.report import report_startup_error
+from nni_plugins.state import checkpoint_dir, load_state, save_state
+from supernas.errors import SupernasError, bad_value
+
+_logger = logging.getLogger(__name__)
+ONESHOT_FORMAT = "supernas.oneshot/1"
+
+
+class SupernasOneShot(Tuner):
+    """Hands each trial one grid point of a one-shot search (see module docstring)."""
+
+    def __init__(self, algorithm: str, space: str, space_args: Mapping[str, Any] | None = None,
+                 settings: Mapping[str, Any] | None = None,
+                 grid: Mapping[str, list[Any]] | None = None, optimize_mode: str = "maximize",
+                 metric: str = "default", state_dir: str | None = None) -> None:
+        super().__init__()
+        try:
+            self.points = _grid_points(dict(settings or {}), dict(grid or {}))
+            self._check(algorithm, space, dict(space_args or {}), optimize_mode)
+        except SupernasError as exc:
+            message = f"SupernasOneShot: bad classArgs: {exc}"
+            _logger.error(message)
+            report_startup_error(message)
+            raise
+        self.metric, self.state_dir = metric, state_dir
+        self.sign = 1.0 if optimize_mode == "maximize" else -1.0
+        self.lock = threading.RLock()
+        self.next_index = 0
+        self.pending: dict[int, int] = {}  # parameter id -> grid index
+        self.results: dict[str, Any] = {}  # grid index -> metric (None: failed)
+
+    def _check(self, algorithm: str, space: str, space_args: dict[str, Any], mode: str) -> None:
+        from supernas.oneshot import ALGORITHMS
+        from supernas.spaces import SPACES, create_space
+
+        if algorithm not in ALGORITHMS:
+            raise bad_value("algorithm", algorithm, "one of " + ", ".join(ALGORITHMS.names()))
+        if space not in SPACES:
+            raise bad_value("space", space, "one of " + ", ".join(SPACES.names()))
+        if mode not in ("maximize", "minimize"):
+            raise bad_value("optimize_mode", mode, "'maximize' or 'minimize'")
+        model = create_space(space, **space_args)
+        for point in self.points:  # every grid point must be a valid setting: fail now, not in a trial
+            ALGORITHMS.create(algorithm, space=model, **point)
+        self.algorithm, self.space, self.space_args = algorithm, space, dict(model.space_args)
+
+    def update_search_space(self, search_space: Mapping[str, Any]) -> None:
+        if search_space:
+            _logger.info("searchSpace ignored: SupernasOneShot searches classArgs.space=%r", self.space)
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        with self.lock:
+            if self.next_index >= len(self.points):
+                _logger.info("every one of the %d grid point(s) was handed out", len(self.points))
+                raise nni.NoMoreTrialError("one-shot grid exhausted")
+            index = self.next_index
+            self.next_index += 1
+            self.pending[parameter_id] = index
+            self._persist()
+            return self._params(index)
+
+    def _params(self, index: int) -> dict[str, Any]:
+        return {"format": ONESHOT_FORMAT, "algorithm": self.algorithm, "space": self.space,
+                "space_args": self.space_args, "settings": self.points[index], "index": index}
+
+    def receive_trial_result(self, parameter_id: int, parameters: Any, value: Any,
+                             **kwargs: Any) -> None:
+        with self.lock:
+            try:
+                index = self.pending.pop(parameter_id, None)
+                if index is None:
+                    index = int(_as_dict(parameters)["index"])
+                self.results[str(index)] = self._metric(value)
+                self._persist()
+            except Exception:
+                _logger.exception("SupernasOneShot: result of parameter %s not recorded", parameter_id)
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        with self.lock:
+            try:
+                index = self.pending.pop(parameter_id, None)
+                if index is not None:
+                    _logger.warning("one-shot trial %s (grid point %d) ended without a result",
+                                    parameter_id, index)
+                    self.results[str(index)] = None
+                    self._persist()
+            except Exception:
+                _logger.exception("SupernasOneShot: end of parameter %s not recorded", parameter_id)
+
+    def _metric(self, value: Any) -> float | None:
+        if isinstance(value, Mapping):
+            value = value.get(self.metric)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            _logger.error("final result %r has no numeric %r; counted as a failure", value, self.metric)
+            return None
+
+    def import_data(self, data: list[Mapping[str, Any]]) -> None:
+        with self.lock:
+            try:
+                for record in data:
+                    index = int(_as_dict(record["parameter"])["index"])
+                    self.results.setdefault(str(index), self._metric(record.get("value")))
+                    self.next_index = max(self.next_index, index + 1)
+                self._persist()
+            except Exception:
+                _logger.exception("SupernasOneShot: imported data not replayed")
+
+    def best(self) -> tuple[int, float] | None:
+        """(grid index, metric) of the best finished search."""
+        done = [(int(i), m) for i, m in self.results.items() if m is not None]
+        return max(done, key=lambda im: self.sign * im[1]) if done else None
+
+    def _persist(self) -> None:
+        directory = checkpoint_dir(self.state_dir)
+        if directory is not None:
+            save_state(directory, {"tuner": "SupernasOneShot", "next_index": self.next_index,
+                                   "results": self.results, "points": self.points,
+                                   "best": self.best()})
+
+    def load_checkpoint(self) -> None:
+        with self.lock:
+            try:
+                directory = checkpoint_dir(self.state_dir)
+                saved = load_state(directory) if directory is not None else None
+                if saved and saved.get("points") == self.points:
+                    self.next_index, self.results = saved["next_index"], dict(saved["results"])
+            except Exception:
+                _logger.exception("SupernasOneShot: saved state not restored")
+
+    def save_checkpoint(self) -> None:
+        with self.lock:
+            self._persist()
+
+
+def _grid_points(settings: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Cartesian product of ``grid`` (key order kept) over the fixed ``settings``."""
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise bad_value(f"grid.{key}", values, "a non-empty list of values")
+        if key in settings:
+            raise bad_value(f"grid.{key}", values, "a setting not also fixed in 'settings'")
+    combos = itertools.product(*grid.values()) if grid else [()]
+    return [{**settings, **dict(zip(grid, combo))} for combo in combos]
+
+
+def _as_dict(params: Any) -> dict[str, Any]:
+    return json.loads(params) if isinstance(params, str) else dict(params)

@@ -1,0 +1,206 @@
+"""NNI tuners over supernas ask/tell strategies (``supernas.strategies``).
+
+``SupernasEnas`` (ENAS REINFORCE controller, Pham et al. 2018, arXiv 1802.03268, in its
+multi-trial form: the controller is trained from trial rewards), ``SupernasEvolution``
+(regularised evolution, Real et al. 2019, arXiv 1802.01548) and ``SupernasRandom``. The search
+itself lives in the strategy; this file only translates NNI's calls.
+
+Class arguments (``classArgs`` in the experiment config):
+
+* ``space`` / ``space_args``: a registered supernas space (``supernas.spaces``); trials then
+  receive the core's architecture JSON (``Architecture.to_dict()``). Without ``space`` the tuner
+  searches the experiment's NNI ``searchSpace`` (see ``nni_plugins.search_space``) and trials
+  receive NNI-style flat parameters (``{"e0": "nor_conv_3x3", ...}``).
+* ``seed``, ``optimize_mode`` (``maximize``/``minimize``), ``metric`` (the key read from a dict
+  final result; NNI's convention is ``default``), ``state_dir`` (default: NNI's checkpoint dir);
+  every other argument is a strategy setting, checked against the strategy at ``__init__``.
+
+Behaviour NNI 3.0 forces (see issue 4): no exception escapes an NNI callback (it is logged to
+``dispatcher.log``; a tuner that cannot go on ends the experiment with ``NoMoreTrialError``);
+state is locked (``trial_end`` comes from another thread); a trial that ends without a final
+result counts as a failure; the state is written after every event and restored by
+``load_checkpoint`` on ``nnictl resume``, whose ``import_data`` replay skips trials the restored
+state already holds.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import nni
+from nni.tuner import Tuner
+
+from nni_plugins.report import report_startup_error
+from nni_plugins.tuner_state import TunerState
+from supernas.errors import SupernasError, bad_value
+from supernas.mutator import sample_uniform
+from supernas.space import Choice, Decision
+from supernas.strategies import STRATEGIES, Strategy
+
+_logger = logging.getLogger(__name__)
+#: consecutive failures of ``strategy.suggest`` before the tuner ends the experiment.
+MAX_SUGGEST_ERRORS = 3
+_PROBE_SPACE = [Decision("probe", "layer", choices=("a", "b"))]
+
+
+class SupernasStrategyTuner(Tuner):
+    """An NNI tuner driving the supernas strategy named ``strategy`` (see module docstring)."""
+
+    strategy_name: str | None = None
+
+    def __init__(self, strategy: str | None = None, space: str | None = None,
+                 space_args: Mapping[str, Any] | None = None, seed: int = 0,
+                 optimize_mode: str = "maximize", metric: str = "default",
+                 state_dir: str | None = None, **settings: Any) -> None:
+        super().__init__()
+        try:
+            self._init(strategy, space, space_args, seed, optimize_mode, metric, state_dir, settings)
+        except SupernasError as exc:
+            message = f"{type(self).__name__}: bad classArgs: {exc}"
+            _logger.error(message)
+            report_startup_error(message)
+            raise
+
+    def _init(self, strategy: str | None, space: str | None, space_args: Mapping[str, Any] | None,
+              seed: int, optimize_mode: str, metric: str, state_dir: str | None,
+              settings: dict[str, Any]) -> None:
+        name = _strategy_name(type(self).strategy_name, strategy)
+        if optimize_mode not in ("maximize", "minimize"):
+            raise bad_value("optimize_mode", optimize_mode, "'maximize' or 'minimize'")
+        if not isinstance(seed, int):
+            raise bad_value("seed", seed, "an integer")
+        STRATEGIES.create(name, space_decisions=_PROBE_SPACE, seed=seed, **settings)  # validates
+        self.lock = threading.RLock()
+        self.state = TunerState(name, settings, seed, optimize_mode, metric, state_dir,
+                                tuner_name=type(self).__name__)
+        if space is not None:
+            self.state.use_registered_space(space, dict(space_args or {}))
+        elif space_args:
+            raise bad_value("space_args", space_args, "only together with 'space'")
+
+    # ----- NNI callbacks (never raise, except NoMoreTrialError on purpose) -----------------
+
+    def update_search_space(self, search_space: Mapping[str, Any]) -> None:
+        with self.lock:
+            try:
+                self.state.set_search_space(search_space)
+            except Exception as exc:
+                self.state.fatal = f"search space rejected: {exc}"
+                _logger.exception("supernas tuner: %s", self.state.fatal)
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> Any:
+        with self.lock:
+            if self.state.fatal:
+                _logger.error("supernas tuner stops the experiment: %s", self.state.fatal)
+                raise nni.NoMoreTrialError(self.state.fatal)
+            choices = self._suggest()
+            self.state.pending[parameter_id] = choices
+            self.state.stats["suggested"] += 1
+            self.state.persist()
+            return self.state.params_of(choices)
+
+    def _suggest(self) -> dict[str, Choice]:
+        strategy: Strategy = self.state.strategy
+        try:
+            choices = strategy.suggest(1)[0]
+            self.state.suggest_errors = 0
+            return choices
+        except Exception as exc:
+            self.state.suggest_errors += 1
+            _logger.exception("strategy %s failed to suggest; using a uniform sample",
+                              self.state.strategy_name)
+            if self.state.suggest_errors >= MAX_SUGGEST_ERRORS:
+                self.state.fatal = f"strategy failed {MAX_SUGGEST_ERRORS} times in a row: {exc}"
+            return sample_uniform(strategy.decisions, strategy.rng)
+
+    def receive_trial_result(self, parameter_id: int, parameters: Any, value: Any,
+                             **kwargs: Any) -> None:
+        with self.lock:
+            try:
+                self.state.record_result(parameter_id, parameters, value)
+            except Exception:
+                self.state.stats["errors"] += 1
+                _logger.exception("supernas tuner: result of parameter %s not recorded", parameter_id)
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        with self.lock:
+            try:
+                self.state.record_end(parameter_id, success)
+            except Exception:
+                self.state.stats["errors"] += 1
+                _logger.exception("supernas tuner: end of parameter %s not recorded", parameter_id)
+
+    def import_data(self, data: list[Mapping[str, Any]]) -> None:
+        with self.lock:
+            try:
+                self.state.import_history(data)
+            except Exception:
+                self.state.stats["errors"] += 1
+                _logger.exception("supernas tuner: imported trial data not replayed")
+
+    def load_checkpoint(self) -> None:
+        with self.lock:
+            try:
+                self.state.restore()
+            except Exception:
+                _logger.exception("supernas tuner: saved state not restored; starting afresh")
+
+    def save_checkpoint(self) -> None:
+        with self.lock:
+            try:
+                self.state.persist()
+            except Exception:
+                _logger.exception("supernas tuner: state not saved")
+
+
+def _strategy_name(fixed: str | None, given: str | None) -> str:
+    if fixed is not None and given is not None and given != fixed:
+        raise bad_value("strategy", given, f"{fixed!r} (fixed by this tuner) or leave it out")
+    name = fixed or given
+    if name is None:
+        raise bad_value("strategy", None, "one of " + ", ".join(STRATEGIES.names()))
+    if name not in STRATEGIES:
+        raise bad_value("strategy", name, "one of " + ", ".join(STRATEGIES.names()))
+    return name
+
+
+class SupernasEnas(SupernasStrategyTuner):
+    """ENAS REINFORCE controller (arXiv 1802.03268) as an NNI tuner; strategy ``enas``."""
+
+    strategy_name = "enas"
+
+
+class SupernasEvolution(SupernasStrategyTuner):
+    """Regularised (ageing) evolution (arXiv 1802.01548) as an NNI tuner; strategy ``evolution``."""
+
+    strategy_name = "evolution"
+
+
+class SupernasRandom(SupernasStrategyTuner):
+    """Uniform random search (the baseline of Li & Talwalkar, arXiv 1902.07638); strategy ``random``."""
+
+    strategy_name = "random"
+
+
+TUNERS: dict[str, type[SupernasStrategyTuner]] = {
+    "enas": SupernasEnas, "evolution": SupernasEvolution, "random": SupernasRandom,
+}
+
+
+def tuner_for(strategy: str) -> type[SupernasStrategyTuner]:
+    """The tuner class to construct as ``cls(strategy=strategy, ...)`` (used by ``benchmarks``)."""
+    if strategy not in STRATEGIES:
+        raise bad_value("strategy", strategy, "one of " + ", ".join(STRATEGIES.names()))
+    return SupernasStrategyTuner
+
+
+__all__ = [
+    "TUNERS",
+    "SupernasEnas",
+    "SupernasEvolution",
+    "SupernasRandom",
+    "SupernasStrategyTuner",
+    "tuner_for",
+]

@@ -1,0 +1,191 @@
+"""Everything a supernas tuner knows, kept apart from NNI's callbacks so it can be tested alone.
+
+``TunerState`` owns the search space (registered or converted from NNI JSON), the strategy,
+the trials in flight and counters, converts between trial parameters and architectures, and
+writes itself after every event (``persist``). ``restore`` + ``import_history`` is the resume
+path: the saved strategy state is loaded, and imported trials already in its history are not
+observed twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from nni_plugins.search_space import ConvertedSpace, from_nni, from_params, to_params
+from nni_plugins.state import checkpoint_dir, load_state, save_state
+from supernas.architecture import Architecture
+from supernas.errors import ConfigError, bad_value
+from supernas.space import Choice, Decision, decisions
+from supernas.strategies import STRATEGIES, Strategy
+
+_logger = logging.getLogger(__name__)
+
+
+class TunerState:
+    """Search state of one tuner (see module docstring)."""
+
+    def __init__(self, strategy_name: str, settings: dict[str, Any], seed: int, optimize_mode: str,
+                 metric: str, state_dir: str | None, tuner_name: str = "tuner") -> None:
+        self.strategy_name, self.settings, self.seed = strategy_name, settings, seed
+        self.sign = 1.0 if optimize_mode == "maximize" else -1.0
+        self.metric, self.state_dir, self.tuner_name = metric, state_dir, tuner_name
+        self.space_name: str | None = None
+        self.space_args: dict[str, Any] = {}
+        self.converted: ConvertedSpace | None = None
+        self.strategy: Strategy | None = None
+        self.pending: dict[int, dict[str, Choice]] = {}
+        self.stats = {"suggested": 0, "succeeded": 0, "failed": 0, "errors": 0, "imported": 0}
+        self.fatal: str | None = None
+        self.suggest_errors = 0
+        self.restored: dict[str, Any] | None = None
+
+    # ----- space and strategy ---------------------------------------------------------------
+
+    def use_registered_space(self, name: str, args: dict[str, Any]) -> None:
+        """Search registered space ``name`` (built once here to read its decisions)."""
+        from supernas.spaces import SPACES, create_space
+
+        if name not in SPACES:
+            raise bad_value("space", name, "one of " + ", ".join(SPACES.names()))
+        model = create_space(name, **args)
+        self.space_name, self.space_args = name, dict(model.space_args)
+        self._make_strategy(decisions(model))
+
+    def set_search_space(self, search_space: Mapping[str, Any]) -> None:
+        """NNI's ``searchSpace``: ignored for a registered space, else converted and searched."""
+        if self.space_name is not None:
+            if search_space:
+                _logger.info("searchSpace ignored: classArgs.space=%r is searched", self.space_name)
+            return
+        self.converted = from_nni(search_space)
+        self._make_strategy(self.converted.decisions)
+
+    def _make_strategy(self, space_decisions: list[Decision]) -> None:
+        self.strategy = STRATEGIES.create(self.strategy_name, space_decisions=space_decisions,
+                                          seed=self.seed, **self.settings)
+        if self.restored is not None:
+            self._apply_restored(space_decisions)
+
+    def _apply_restored(self, space_decisions: list[Decision]) -> None:
+        saved = self.restored or {}
+        keys = [d.key for d in space_decisions]
+        if saved.get("decision_keys") != keys or saved.get("strategy_name") != self.strategy_name:
+            _logger.warning("saved tuner state is for another space or strategy; not restored")
+            return
+        self.strategy.load_state_dict(saved["strategy"])
+        self.stats.update(saved.get("stats", {}))
+        dropped = saved.get("pending", {})
+        if dropped:  # trials killed by `nnictl stop`: not the architecture's fault, not observed
+            _logger.info("resume: %d trial(s) in flight at stop are dropped", len(dropped))
+        _logger.info("resume: %s state restored with %d observed trial(s)", self.strategy_name,
+                     len(self.strategy.history))
+
+    # ----- parameters <-> architectures ----------------------------------------------------
+
+    def params_of(self, choices: Mapping[str, Choice]) -> dict[str, Any]:
+        """What a trial receives: architecture JSON (registered space) or NNI flat params."""
+        if self.converted is not None:
+            return to_params(self.converted, choices)
+        return Architecture(dict(choices), self.space_name, self.space_args).to_dict()
+
+    def choices_of(self, params: Any) -> dict[str, Choice]:
+        """Inverse of ``params_of`` (for results of trials this instance did not suggest)."""
+        if isinstance(params, str):
+            params = json.loads(params)
+        if self.converted is not None:
+            return from_params(self.converted, params)
+        return dict(Architecture.from_dict(params).choices)
+
+    def reward_of(self, value: Any) -> float | None:
+        """The reward (sign-adjusted metric) of a final result, or None if it has none."""
+        if isinstance(value, Mapping):
+            if self.metric not in value:
+                _logger.error("final result %r has no %r key; counted as a failure", value, self.metric)
+                return None
+            value = value[self.metric]
+        try:
+            reward = float(value)
+        except (TypeError, ValueError):
+            _logger.error("final result %r is not a number; counted as a failure", value)
+            return None
+        return None if math.isnan(reward) else self.sign * reward
+
+    # ----- events ---------------------------------------------------------------------------
+
+    def record_result(self, parameter_id: int, parameters: Any, value: Any) -> None:
+        """A final result: observe it (a result without a usable metric is a failure)."""
+        choices = self.pending.pop(parameter_id, None)
+        if choices is None:
+            choices = self.choices_of(parameters)
+        reward = self.reward_of(value)
+        self.stats["succeeded" if reward is not None else "failed"] += 1
+        self._require_strategy().observe(choices, reward)
+        self.persist()
+
+    def record_end(self, parameter_id: int, success: bool) -> None:
+        """End of a trial; one still pending reported no final result: a failure."""
+        choices = self.pending.pop(parameter_id, None)
+        if choices is None:
+            return
+        why = "succeeded without a final result" if success else "failed or was cancelled"
+        _logger.warning("trial of parameter %s %s; counted as a failure", parameter_id, why)
+        self.stats["failed"] += 1
+        self._require_strategy().observe(choices, None)
+        self.persist()
+
+    def import_history(self, data: list[Mapping[str, Any]]) -> None:
+        """Replay finished trials (NNI resume / ``nnictl experiment import``) not yet observed."""
+        strategy = self._require_strategy()
+        known = Counter(_record_key(a, r) for a, r in strategy.history)
+        for record in data:
+            choices = self.choices_of(record.get("parameter"))
+            reward = self.reward_of(record.get("value"))
+            key = _record_key(choices, reward)
+            if known[key] > 0:
+                known[key] -= 1
+                continue
+            strategy.observe(choices, reward)
+            self.stats["imported"] += 1
+        self.persist()
+
+    def _require_strategy(self) -> Strategy:
+        if self.strategy is None:
+            raise ConfigError("searchSpace: not received yet and classArgs.space not given")
+        return self.strategy
+
+    # ----- persistence ----------------------------------------------------------------------
+
+    def persist(self) -> None:
+        directory = checkpoint_dir(self.state_dir)
+        if directory is None or self.strategy is None:
+            return
+        save_state(directory, {
+            "tuner": self.tuner_name, "strategy_name": self.strategy_name,
+            "decision_keys": [d.key for d in self.strategy.decisions],
+            "strategy": self.strategy.state_dict(), "stats": self.stats,
+            "pending": {str(k): v for k, v in self.pending.items()},
+            "best": _best_json(self),
+        })
+
+    def restore(self) -> None:
+        """Load the saved state (applied when the strategy exists or is created)."""
+        directory = checkpoint_dir(self.state_dir)
+        self.restored = load_state(directory) if directory is not None else None
+        if self.restored is not None and self.strategy is not None:
+            self._apply_restored(self.strategy.decisions)
+
+
+def _record_key(choices: Mapping[str, Choice], reward: float | None) -> str:
+    return json.dumps([dict(choices), None if reward is None else round(reward, 9)], sort_keys=True)
+
+
+def _best_json(state: TunerState) -> dict[str, Any] | None:
+    best = state.strategy.best() if state.strategy is not None else None
+    if best is None:
+        return None
+    choices, reward = best
+    return {"params": state.params_of(choices), "metric": state.sign * reward}
