@@ -52,7 +52,11 @@ def validate(choices: Mapping[str, Any], space_decisions: Sequence[Decision]) ->
 
 
 def _normalise(value: Any) -> Choice:
-    return sorted(int(i) for i in value) if isinstance(value, (list, tuple)) else value
+    """Input choices as sorted lists; anything that is not a list of ints is left for validation."""
+    if isinstance(value, (list, tuple)):
+        ints = all(isinstance(i, int) and not isinstance(i, bool) for i in value)
+        return sorted(value) if ints else list(value)
+    return value
 
 
 @dataclass
@@ -84,8 +88,14 @@ class Architecture:
             raise ArchitectureError([f"format: {fmt!r} is not supported; allowed: {FORMAT!r}"])
         if not isinstance(data["choices"], Mapping):
             raise ArchitectureError([f"choices: {data['choices']!r} is not an object"])
+        space, space_args = data.get("space"), data.get("space_args") or {}
+        if space is not None and not isinstance(space, str):
+            raise ArchitectureError([f"space: {space!r} is not allowed; allowed: a space name"])
+        if not isinstance(space_args, Mapping):
+            raise ArchitectureError([f"space_args: {space_args!r} is not allowed; allowed: an "
+                                     "object of keyword arguments"])
         return cls(choices={k: _normalise(v) for k, v in data["choices"].items()},
-                   space=data.get("space"), space_args=dict(data.get("space_args") or {}))
+                   space=space, space_args=dict(space_args))
 
     @classmethod
     def from_json(cls, text: str) -> "Architecture":

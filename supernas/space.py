@@ -41,7 +41,7 @@ class Decision:
         bad = f"{self.key}: {value!r} is not allowed; allowed: {self.allowed()}"
         if self.kind == "layer":
             return None if isinstance(value, str) and value in self.choices else bad
-        if not isinstance(value, (list, tuple)) or not all(isinstance(i, int) for i in value):
+        if not isinstance(value, (list, tuple)) or not all(_is_index(i) for i in value):
             return bad
         if len(set(value)) != len(value) or any(not 0 <= i < self.n_candidates for i in value):
             return bad
@@ -70,6 +70,10 @@ class Decision:
         if self.n_chosen is not None:
             return math.comb(self.n_candidates, self.n_chosen)
         return 2**self.n_candidates - (0 if self.allow_empty else 1)
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _decision_of(m: Mutable) -> Decision:
