@@ -24,7 +24,8 @@ register ``arch_parameters()`` (e.g. in an ``nn.ParameterList``) so the alphas m
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn

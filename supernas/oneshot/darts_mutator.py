@@ -39,11 +39,11 @@ class DartsMutator(MixingMutator):
         """Create alphas (once: binding again, e.g. after ``eval_forward``, keeps them)."""
         self.edges = _edges_of(self.mutables)
         _check_drivable(self.decisions, self.edges, getattr(model, "space_name", None))
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        like = next(model.parameters(), torch.zeros(()))  # alphas follow its device and dtype
         for d in self.decisions:
             if d.kind == "layer" and d.key not in self.alpha:
                 init = self.alpha_init * torch.randn(len(d.choices), generator=self.generator)
-                self.alpha[d.key] = nn.Parameter(init.to(device))
+                self.alpha[d.key] = nn.Parameter(init.to(like.device, like.dtype))
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture parameters, in decision order (register them to move devices)."""

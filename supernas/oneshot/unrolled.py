@@ -16,7 +16,7 @@ the extra forward passes, as in the reference implementation.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
