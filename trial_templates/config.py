@@ -1,0 +1,105 @@
+"""Typed run settings (one dataclass per command), ``key=value`` parsing and the saved
+``config.yaml``. Values of ``--set``/``--space-arg`` are parsed as YAML scalars or lists
+(``order=2``, ``temperature=0.5``, ``arch_betas=[0.5,0.999]``)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from supernas.errors import bad_value
+
+REPORTS = ("auto", "stdout", "nni", "katib-push", "none")
+
+
+@dataclass
+class RunConfig:
+    """Settings shared by ``search`` and ``train``."""
+
+    data: str = "digits"
+    data_dir: str | None = None
+    subset: int | None = None
+    batch_size: int = 64
+    epochs: int = 10
+    seed: int = 0
+    output: str = "supernas-run"
+    accelerator: str = "auto"
+    devices: str = "auto"
+    strategy: str = "auto"
+    precision: str | None = None
+    report: str = "auto"
+    metric_names: dict[str, str] | None = None
+    num_workers: int = 0
+    progress: bool = True
+    plots: bool = True
+    limit_batches: int | None = None  # cap on training batches per epoch (quick runs, tests)
+
+    def check(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 0:
+            raise bad_value("epochs", self.epochs, "an integer >= 0")
+        if self.report not in REPORTS:
+            raise bad_value("report", self.report, ", ".join(REPORTS))
+        if self.limit_batches is not None and self.limit_batches < 1:
+            raise bad_value("limit_batches", self.limit_batches, "an integer >= 1")
+
+
+@dataclass
+class SearchConfig(RunConfig):
+    """``supernas search``: a one-shot search."""
+
+    algorithm: str = "darts"
+    space: str | None = None
+    space_args: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    arch_fraction: float = 0.5
+    lr_schedule: str = "algorithm"
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """``supernas train``: retrain a fixed architecture (optionally BATS's two stages)."""
+
+    architecture: dict[str, Any] = field(default_factory=dict)
+    space_args: dict[str, Any] = field(default_factory=dict)
+    lr: float = 0.025
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    optimizer: str = "sgd"
+    bats_stages: bool = False
+    stage_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_pairs(pairs: list[str] | None, field_name: str) -> dict[str, Any]:
+    """``["k=v", ...]`` -> ``{k: yaml(v)}``; a pair without ``=`` names the flag in the error."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise bad_value(field_name, pair, "key=value, e.g. temperature=0.5")
+        try:
+            out[key.strip().replace("-", "_")] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip().replace("-", "_")] = raw
+    return out
+
+
+def save_config(config: RunConfig, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write the resolved configuration as YAML (``command`` and resolved values included)."""
+    data = dataclasses.asdict(config)
+    data.update(extra or {})
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump(_plain(data), sort_keys=False))
+    return p
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

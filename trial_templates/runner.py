@@ -1,0 +1,91 @@
+"""Run a search or a retraining from a config: build everything (bad settings fail here),
+train with Lightning (resuming from ``OUTPUT/checkpoints/last.ckpt`` when present), then save
+and report the final architecture and metrics."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
+
+from supernas.architecture import Architecture
+from trial_templates.artifacts import ArchitectureArtifacts, draw_architecture
+from trial_templates.checkpoint import EpochCheckpoint, resume_path
+from trial_templates.config import RunConfig, SearchConfig, save_config
+from trial_templates.reporting import Reporter, choose_reporters
+from trial_templates.setup import build_algorithm, build_datamodule, build_space, resolve_space
+from trial_templates.supernet_module import SupernetModule
+
+
+def build_trainer(cfg: RunConfig, callbacks: list[pl.Callback], root: Path,
+                  epochs: int, grad_clip: float | None = None) -> pl.Trainer:
+    """A Trainer with the run's accelerator/devices/strategy/precision passed through."""
+    return pl.Trainer(
+        max_epochs=epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
+        strategy=_strategy(cfg.strategy), precision=cfg.precision, callbacks=callbacks,
+        logger=CSVLogger(str(root), name="logs", version="csv"), enable_checkpointing=False,
+        num_sanity_val_steps=0, enable_progress_bar=cfg.progress, enable_model_summary=False,
+        limit_train_batches=cfg.limit_batches, gradient_clip_val=grad_clip,
+        default_root_dir=str(root))
+
+
+def _devices(value: str) -> Any:
+    return int(value) if str(value).isdigit() else value
+
+
+def _strategy(name: str) -> Any:
+    if name == "ddp":  # one-shot steps leave unchosen candidates without gradients
+        from pytorch_lightning.strategies import DDPStrategy
+
+        return DDPStrategy(find_unused_parameters=True)
+    return name
+
+
+def fit(trainer: pl.Trainer, module: pl.LightningModule, dm: pl.LightningDataModule, ckpt_dir: Path) -> None:
+    """``trainer.fit`` resuming from ``ckpt_dir/last.ckpt`` if a previous run left one."""
+    ckpt = resume_path(ckpt_dir)
+    if ckpt is not None:
+        print(f"resuming from {ckpt}", flush=True)
+    trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None, weights_only=False)
+
+
+def run_search(cfg: SearchConfig) -> dict[str, Any]:
+    """The whole ``supernas search``; returns the final architecture and metrics."""
+    cfg.check()
+    out = Path(cfg.output)
+    dm = build_datamodule(cfg, "search", cfg.arch_fraction)
+    space_name, space_args = resolve_space(cfg)
+    space = build_space(space_name, space_args, dm)
+    algo = build_algorithm(cfg, space, dm)
+    module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule)
+    save_config(cfg, out / "config.yaml", {"command": "search", "space": space_name,
+                                          "space_args": dict(getattr(space, "space_args", {}))})
+    reporters = choose_reporters(cfg.report, cfg.metric_names)
+    callbacks = [*reporters, ArchitectureArtifacts(out, cfg.plots), EpochCheckpoint(out / "checkpoints")]
+    trainer = build_trainer(cfg, callbacks, out, cfg.epochs if algo.needs_training else 0)
+    pl.seed_everything(cfg.seed, verbose=False)
+    if algo.needs_training and cfg.epochs > 0:
+        fit(trainer, module, dm, out / "checkpoints")
+    module.to(trainer.strategy.root_device)
+    final = module.final_result(dm.val_dataloader())
+    return finish(trainer, reporters, out, final.architecture, final.metrics, space)
+
+
+def finish(trainer: pl.Trainer, reporters: list[Reporter], out: Path, arch: Architecture,
+           metrics: dict[str, float], space: Any = None) -> dict[str, Any]:
+    """Save ``architecture.json``, ``metrics.json`` (and ``cell.png``), report, print (rank zero)."""
+    result = {"architecture": arch.to_dict(), "metrics": dict(metrics)}
+    if not trainer.is_global_zero:
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    arch.save(out / "architecture.json")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if space is not None:
+        draw_architecture(space, arch.choices, out, "final")
+    for r in reporters:
+        r.report_final(metrics, arch.to_dict())
+    print("final architecture:\n" + arch.to_json(), flush=True)
+    print(f"saved {out / 'architecture.json'}", flush=True)
+    return result

@@ -1,0 +1,187 @@
+"""``SupernetModule``: drives any one-shot algorithm (``supernas.oneshot.base``) with Lightning.
+
+Manual optimisation; each training step runs two named phases: the architecture (or controller)
+phase on a held-out batch, then the weight phase on a training batch, both through
+``self.manual_backward`` so AMP and DDP work. Validation measures the currently derived
+architecture (``algo.eval_forward``). ``final_result`` calls ``algo.select`` on the validation
+batches once training is over. The algorithm's own state rides in the Lightning checkpoint.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from supernas.architecture import Architecture
+from supernas.errors import bad_value
+from supernas.freeze import freeze
+from supernas.mutator import FixedMutator
+from supernas.oneshot.base import OneShotAlgorithm
+from supernas.spaces import architecture_of
+from trial_templates.seeding import check_finite, reseed
+
+LR_SCHEDULES = ("algorithm", "cosine")
+CKPT_KEY = "supernas"
+
+
+@dataclass
+class FinalResult:
+    """The selected architecture and its metrics (validation accuracy with shared weights)."""
+
+    architecture: Architecture
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class SupernetModule(pl.LightningModule):
+    """Lightning driver of a ``OneShotAlgorithm`` bound to its supernet ``algorithm.space``.
+
+    ``lr_schedule="algorithm"`` (default) leaves learning rates to ``algo.on_epoch_start`` (the
+    supernas algorithms schedule their own); ``"cosine"`` anneals the ``"weights"`` optimiser from
+    its initial rate to ``lr_min`` over ``max_epochs`` after that hook (CosineAnnealingLR as in
+    DARTS, arXiv 1806.09055, whose search used 0.025 -> 0.001), for algorithms without a schedule.
+    The arch phase also gets ``train_batch=`` when ``arch_step`` accepts it (second-order DARTS).
+    """
+
+    def __init__(self, algorithm: OneShotAlgorithm, seed: int = 0, lr_schedule: str = "algorithm",
+                 lr_min: float = 0.001) -> None:
+        super().__init__()
+        if lr_schedule not in LR_SCHEDULES:
+            raise bad_value("lr_schedule", lr_schedule, ", ".join(LR_SCHEDULES))
+        self.automatic_optimization = False
+        self.algo = algorithm
+        self.supernet = algorithm.space
+        self.algo_state = _extra_modules(algorithm)  # controller / architecture parameters
+        self.seed, self.lr_schedule, self.lr_min = seed, lr_schedule, lr_min
+        self._names: list[str] = []
+        self._opts: dict[str, torch.optim.Optimizer] | None = None
+        self._epoch_ready = -1
+        self._final: FinalResult | None = None
+        self._wants_train_batch = "train_batch" in inspect.signature(algorithm.arch_step).parameters
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        if self._opts is None:
+            self._opts = dict(self.algo.configure_optimizers())
+        self._names = list(self._opts)
+        return [self._opts[n] for n in self._names]
+
+    def phase_optimizers(self) -> dict[str, Any]:
+        """Lightning-wrapped optimisers by phase name (their ``step`` goes through AMP/DDP)."""
+        opts = self.optimizers()
+        opts = opts if isinstance(opts, list) else [opts]
+        return dict(zip(self._names, opts))
+
+    def start_epoch(self) -> None:
+        """Once per epoch, before its first step: reseed, algorithm schedules, learning rate."""
+        epoch = self.current_epoch
+        if self._epoch_ready == epoch:
+            return
+        self._epoch_ready = epoch
+        reseed(self.seed, epoch)
+        self.algo.on_epoch_start(epoch, int(self.trainer.max_epochs or 1))
+        if self.lr_schedule == "cosine":
+            self._anneal(epoch, int(self.trainer.max_epochs or 1))
+
+    def _anneal(self, epoch: int, max_epochs: int) -> None:
+        opt = (self._opts or {}).get("weights")
+        for group in [] if opt is None else opt.param_groups:
+            base = group.setdefault("initial_lr", group["lr"])
+            group["lr"] = self.lr_min + (base - self.lr_min) * (1 + math.cos(math.pi * epoch / max_epochs)) / 2
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        self.start_epoch()
+        train_batch, arch_batch = (tuple(b) for b in batch)  # each: (x [B, ...], y [B])
+        opts = self.phase_optimizers()
+        with self.trainer.profiler.profile("supernas.arch_phase"):
+            extra = {"train_batch": train_batch} if self._wants_train_batch else {}
+            arch = self.algo.arch_step(arch_batch, opts, self.manual_backward, **extra)
+        check_finite(arch, "architecture", self.current_epoch, batch_idx)
+        with self.trainer.profiler.profile("supernas.weight_phase"):
+            weights = self.algo.weight_step(train_batch, opts, self.manual_backward)
+        check_finite(weights, "weight", self.current_epoch, batch_idx)
+        logged = {f"arch_{k}": float(v) for k, v in arch.items()}
+        logged.update({f"train_{k}": float(v) for k, v in weights.items()})
+        self.log_dict(logged, on_step=False, on_epoch=True, prog_bar=False,
+                      batch_size=len(train_batch[1]))
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch  # x: [B, ...], y: [B]
+        logits = self.algo.eval_forward(x)  # [B, classes]
+        self.log("val_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True, batch_size=len(y))
+        self.log("val_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True, prog_bar=True,
+                 sync_dist=True, batch_size=len(y))
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CKPT_KEY] = {"algorithm": self.algo.state_dict()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.algo.load_state_dict(checkpoint[CKPT_KEY]["algorithm"])
+
+    def derived(self) -> Architecture:
+        """The architecture the search currently points to (with space name and args)."""
+        return architecture_of(self.supernet, self.algo.derive())
+
+    def final_result(self, batches: Iterable[Any] | None = None) -> FinalResult:
+        """``algo.select`` on the validation batches (once; cached) and its accuracy."""
+        if self._final is None:
+            data = [self._to_device(b) for b in (batches if batches is not None else self._val_batches())]
+            reseed(self.seed, 1_000_000)
+            arch = architecture_of(self.supernet, self.algo.select(data))
+            self._final = FinalResult(arch, self._final_metrics(arch, data))
+        return self._final
+
+    def _val_batches(self) -> Iterable[Any]:
+        dm = self.trainer.datamodule
+        return dm.val_dataloader() if dm is not None else self.trainer.val_dataloaders
+
+    def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
+        return x.to(self.device), y.to(self.device)
+
+    @torch.no_grad()
+    def _final_metrics(self, arch: Architecture, data: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        saved, was_training = self.algo.mutator, self.supernet.training
+        self.supernet.eval()
+        FixedMutator(arch.choices).bind(self.supernet)
+        try:
+            correct = sum(int((self.supernet(x).argmax(1) == y).sum()) for x, y in data)
+        finally:
+            saved.bind(self.supernet)
+            self.supernet.train(was_training)
+        total = sum(len(y) for _, y in data)
+        params = sum(p.numel() for p in freeze(self.supernet, arch).parameters())
+        return {"val_acc": correct / max(total, 1), "params": float(params)}
+
+
+def _extra_modules(algorithm: OneShotAlgorithm) -> nn.ModuleDict:
+    """Modules and parameters the algorithm (or its mutator) holds beside the supernet, so they
+    move with the LightningModule to the accelerator."""
+    found: dict[str, nn.Module] = {}
+    params = nn.ParameterDict()
+    for owner_name, owner in (("algo", algorithm), ("mutator", getattr(algorithm, "mutator", None))):
+        for name, value in (vars(owner).items() if owner is not None else ()):
+            for key, item in _items(name, value):
+                _collect(f"{owner_name}_{key}", item, algorithm.space, found, params)
+    if len(params):
+        found["params"] = params
+    return nn.ModuleDict(found)
+
+
+def _items(name: str, value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping) and not isinstance(value, nn.Module):
+        return ((f"{name}_{k}", v) for k, v in value.items())
+    return ((name, value),)
+
+
+def _collect(key: str, item: Any, space: nn.Module, found: dict[str, nn.Module],
+             params: nn.ParameterDict) -> None:
+    key = key.replace(".", "_")
+    if isinstance(item, nn.Parameter):
+        params[key] = item
+    elif isinstance(item, nn.Module) and item is not space and not isinstance(item, nn.modules.loss._Loss):
+        found[key] = item
