@@ -1,0 +1,39 @@
+"""``python -m katib_suggestions [--port 6789] [--state-dir /opt/katib/data] [--algorithm NAME]``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+import torch
+
+from katib_suggestions.server import DEFAULT_PORT, serve
+
+#: Katib mounts the suggestion volume here (pkg/apis/config/v1beta1/defaults.go
+#: DefaultContainerSuggestionVolumeMountPath).
+DEFAULT_STATE_DIR = "/opt/katib/data"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from katib_suggestions.algorithms import ALGORITHMS
+
+    p = argparse.ArgumentParser(prog="python -m katib_suggestions", description=__doc__)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="gRPC port (default %(default)s)")
+    p.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
+                   help="directory for state that survives restarts (default %(default)s)")
+    p.add_argument("--algorithm", action="append", choices=ALGORITHMS.names(),
+                   help="serve only this algorithm (repeatable; default: all)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    torch.set_num_threads(1)
+    serve(args.state_dir, args.port, args.algorithm)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Multi-trial searches: an ask/tell strategy from ``supernas.strategies`` proposes architectures
+of the space converted from ``nasConfig``; each finished trial's reward is credited to the
+architecture parsed from *that trial's* assignments (Katib's own ENAS trains its controller on the
+average of all finished trials against freshly re-sampled architectures).
+
+Algorithms: ``enas`` (drop-in, Katib's formats and settings; REINFORCE controller of ENAS,
+Pham et al. 2018, arXiv 1802.03268), ``supernas-enas`` (the same controller, supernas format, and
+supernet weights shared between trials, see ``weights.py``), ``supernas-evolution`` and
+``supernas-random``.
+"""
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, Mapping
+
+from kubeflow.katib import katib_api_pb2 as pb
+
+from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion
+from katib_suggestions.nas_config import NasSpace, parse_nas_config
+from katib_suggestions.settings import Setting, parse_settings
+from katib_suggestions.trials import finished_trials
+from katib_suggestions.weights import SharedWeights
+from supernas.errors import SupernasError
+from supernas.space import Choice
+from supernas.strategies import STRATEGIES, Strategy
+
+log = logging.getLogger(__name__)
+Choices = dict[str, Choice]
+#: Kubernetes label values (Katib labels pods with the trial name) are at most 63 characters.
+MAX_NAME = 63
+
+
+class MultiTrial(KatibAlgorithm):
+    """Replay finished trials into a strategy, then ask it for ``current_request_number`` more."""
+
+    strategy_name = ""
+
+    def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
+        super().__init__(experiment, state_dir)
+        spec = experiment.spec
+        self.space: NasSpace = parse_nas_config(spec.nas_config)
+        self.decisions = self.space.decisions()
+        self.settings = parse_settings(spec.algorithm.algorithm_settings, self.setting_specs())
+        self.strategy: Strategy = STRATEGIES.create(self.strategy_name, space_decisions=self.decisions,
+                                                    **self.strategy_kwargs())
+        self.seen: dict[str, float | None] = {}
+        self.issued = 0
+        self.weights: SharedWeights | None = None
+
+    @classmethod
+    @abstractmethod
+    def setting_specs(cls) -> list[Setting]:
+        """The Experiment settings this algorithm accepts."""
+
+    @abstractmethod
+    def strategy_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the strategy, from ``self.settings``."""
+
+    @abstractmethod
+    def encode(self, choices: Choices) -> dict[str, str]:
+        """Assignments for one architecture."""
+
+    @abstractmethod
+    def decode(self, assignments: Mapping[str, str]) -> Choices:
+        """The architecture a trial ran, from its assignments (raise on foreign values)."""
+
+    def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
+        for trial in finished_trials(request, self.seen):
+            self._observe(trial.name, trial.assignments, trial.reward)
+        existing = {t.name for t in request.trials}
+        return [self._suggestion(c, existing) for c in self.strategy.suggest(request.current_request_number)]
+
+    def _observe(self, name: str, assignments: Mapping[str, str], reward: float | None) -> None:
+        self.seen[name] = reward
+        try:
+            choices = self.decode(assignments)
+        except (SupernasError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("trial %s: assignments not from this space, not credited: %s", name, exc)
+            return
+        self.strategy.observe(choices, reward)
+        if self.weights is not None and reward is not None:
+            self.weights.adopt(name)
+
+    def _suggestion(self, choices: Choices, existing: set[str]) -> Suggestion:
+        name = ""
+        if self.weights is not None:
+            name = self._next_name(existing)
+            self.weights.prepare(name)
+        self.issued += 1
+        return Suggestion(self.encode(choices), trial_name=name)
+
+    def _next_name(self, existing: set[str]) -> str:
+        while True:
+            suffix = f"-{self.issued:05d}"
+            name = self.experiment_name[: MAX_NAME - len(suffix)].rstrip("-.") + suffix
+            if name not in existing:
+                return name
+            self.issued += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"strategy": self.strategy.state_dict(), "seen": self.seen, "issued": self.issued}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.strategy.load_state_dict(state["strategy"])
+        self.seen = dict(state["seen"])
+        self.issued = int(state["issued"])

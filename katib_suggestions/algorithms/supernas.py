@@ -1,0 +1,92 @@
+"""``supernas-enas``, ``supernas-evolution``, ``supernas-random``: supernas architecture format.
+
+One assignment, ``architecture``: the supernas architecture JSON (``supernas.architecture``) in
+compact form with ``"`` written as ``'`` (``formats.py``)::
+
+    {'format':'supernas.architecture/1','space':'katib-macro',
+     'space_args':{'num_layers':2,'input_sizes':[32,32,3],'output_sizes':[10],
+                   'operations':['convolution:filter_size=3,num_filter=32,stride=1',...]},
+     'choices':{'layer0':'convolution:filter_size=3,num_filter=32,stride=1','layer1':'...',
+                'skip1':[0]}}
+
+``space_args.operations`` lists every candidate so all trials build the same supernet (needed to
+share its weights). Settings: the strategy's own keyword arguments (``supernas.strategies``),
+``seed``, and for ``supernas-enas`` Katib's ``suggestion_trial_dir`` (weight sharing,
+``weights.py``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from kubeflow.katib import katib_api_pb2 as pb
+
+from katib_suggestions.algorithms.base import register_algorithm
+from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
+from katib_suggestions.formats import compact_json, decode
+from katib_suggestions.settings import SEED, TRIAL_DIR, Setting, settings_from_signature
+from katib_suggestions.weights import SharedWeights
+from supernas.architecture import FORMAT, Architecture, validate
+from supernas.errors import bad_value
+from supernas.strategies import STRATEGIES
+
+SPACE_NAME = "katib-macro"
+
+
+class SupernasMultiTrial(MultiTrial):
+    """A registered ask/tell strategy over the ``katib-macro`` space."""
+
+    references = ("architecture",)
+    shares_weights = False
+
+    def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
+        super().__init__(experiment, state_dir)
+        trial_dir = self.settings.get("suggestion_trial_dir") or ""
+        if trial_dir:
+            if not trial_dir.startswith("/") or any(c in trial_dir for c in "\"\\$` "):
+                raise bad_value("algorithmSettings.suggestion_trial_dir", trial_dir,
+                                "an absolute path without quotes, spaces, $ or backslashes")
+            self.weights = SharedWeights(self.state_dir / self.experiment_name)
+
+    @classmethod
+    def setting_specs(cls) -> list[Setting]:
+        own = settings_from_signature(STRATEGIES.get(cls.strategy_name), skip={"space_decisions"})
+        names = {s.name for s in own}
+        extra = [SEED] + ([TRIAL_DIR] if cls.shares_weights else [])
+        return own + [s for s in extra if s.name not in names]
+
+    def strategy_kwargs(self) -> dict[str, Any]:
+        params = STRATEGIES.parameters(self.strategy_name)
+        return {k: v for k, v in self.settings.items() if k in params}
+
+    def encode(self, choices: Choices) -> dict[str, str]:
+        arch = Architecture(choices=choices, space=SPACE_NAME, space_args=self.space.space_args())
+        return {"architecture": compact_json(arch.to_dict())}
+
+    def decode(self, assignments: Mapping[str, str]) -> Choices:
+        data = decode(assignments["architecture"])
+        if data.get("format", FORMAT) != FORMAT or data.get("space") != SPACE_NAME:
+            raise ValueError(f"not a {SPACE_NAME} architecture")
+        return validate(Architecture.from_dict(data).choices, self.decisions)
+
+
+@register_algorithm("supernas-enas")
+class SupernasEnas(SupernasMultiTrial):
+    """ENAS REINFORCE controller (arXiv 1802.03268) with supernet weights shared between trials."""
+
+    strategy_name = "enas"
+    shares_weights = True
+
+
+@register_algorithm("supernas-evolution")
+class SupernasEvolution(SupernasMultiTrial):
+    """Regularised (aging) evolution from ``supernas.strategies``."""
+
+    strategy_name = "evolution"
+
+
+@register_algorithm("supernas-random")
+class SupernasRandom(SupernasMultiTrial):
+    """Uniform random sampling (baseline)."""
+
+    strategy_name = "random"

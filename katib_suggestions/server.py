@@ -1,0 +1,47 @@
+"""Build and run the gRPC server: the Suggestion service plus the standard health service.
+
+Katib's suggestion Deployment probes ``grpc_health_probe -service=manager.v1beta1.Suggestion``
+(``pkg/controller.v1beta1/suggestion/composer/composer.go``), so that service name answers
+SERVING, as does the overall server (``""``).
+"""
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from pathlib import Path
+from typing import Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
+
+from katib_suggestions.service import SuggestionService
+
+HEALTH_SERVICE = "manager.v1beta1.Suggestion"
+DEFAULT_PORT = 6789  # Katib's suggestion port (composer.go defaultGRPCPort)
+
+log = logging.getLogger(__name__)
+
+
+def build_server(state_dir: str | Path, address: str = f"[::]:{DEFAULT_PORT}",
+                 algorithms: Iterable[str] | None = None, workers: int = 4) -> tuple[grpc.Server, int]:
+    """A started-ready (not started) server and the port it bound."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    pb_grpc.add_SuggestionServicer_to_server(SuggestionService(state_dir, algorithms), server)
+    health_servicer = health.HealthServicer()
+    for name in ("", HEALTH_SERVICE):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot bind {address}")
+    return server, port
+
+
+def serve(state_dir: str | Path, port: int = DEFAULT_PORT, algorithms: Iterable[str] | None = None) -> None:
+    """Run until terminated."""
+    server, bound = build_server(state_dir, f"[::]:{port}", algorithms)
+    server.start()
+    log.info("supernas Katib suggestion service on port %d, state in %s", bound, state_dir)
+    print(f"listening on port {bound}", flush=True)
+    server.wait_for_termination()
