@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from supernas.errors import bad_value
-from supernas.mutator import UniformMutator
+from supernas.mutator import Mutator, UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
 from supernas.oneshot.supernet_eval import evaluate_path
@@ -51,6 +51,14 @@ def check_count(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise bad_value(name, value, f"an integer >= {low}")
     return value
+
+
+def claim(mutator: Mutator) -> None:
+    """Make ``mutator`` the one the space's mutables call again (another algorithm or a
+    ``FixedMutator`` may have been bound to the same space since), without re-running ``bind``."""
+    for group in mutator.mutables.values():
+        for m in group:
+            m.bind_mutator(mutator)
 
 
 class SinglePathOneShot(OneShotAlgorithm):
@@ -96,6 +104,7 @@ class SinglePathOneShot(OneShotAlgorithm):
     def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                     backward: Backward = plain_backward) -> dict[str, float]:
         x, y = batch  # x: [B, ...], y: [B]
+        claim(self.mutator)
         self.mutator.sample()
         optimizer = optimizers["weights"]
         optimizer.zero_grad(set_to_none=True)
@@ -112,6 +121,7 @@ class SinglePathOneShot(OneShotAlgorithm):
 
     def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run ``derive()`` through the supernet without touching the sampler's RNG."""
+        claim(self.mutator)
         saved = dict(self.mutator.current)
         self.mutator.set_current(self.derive())
         try:
@@ -124,6 +134,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         if not held_out:
             raise bad_value("batches", "[]", "at least one held-out (x, y) batch for select()")
         calibration = list(self.bn_batches) or held_out  # no training seen: calibrate on held-out
+        claim(self.mutator)
         self.history = []
         self.best = self.search(lambda c: self._score(c, calibration, held_out))
         return dict(self.best)
