@@ -69,16 +69,16 @@ class SepConv(nn.Sequential):
 
 
 class Zero(nn.Module):
-    """The ``none`` op: zeros of shape ``[B, C, ceil(H/s), ceil(W/s)]`` (no gradient to ``x``)."""
+    """The ``none`` op: zeros of shape ``[B, C, ceil(H/s), ceil(W/s)]`` (zero gradient to ``x``)."""
 
     def __init__(self, stride: int = 1) -> None:
         super().__init__()
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
+        # multiply (not new_zeros) so the result stays in the autograd graph, as in DARTS
         s = self.stride
-        return x.new_zeros(b, c, -(-h // s), -(-w // s))
+        return x.mul(0.0) if s == 1 else x[:, :, ::s, ::s].mul(0.0)
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}"
