@@ -32,9 +32,8 @@ from typing import Any
 import nni
 from nni.tuner import Tuner
 
-from nni_plugins.report import report_startup_error
+from nni_plugins.startup import Startup
 from nni_plugins.state import checkpoint_dir, load_state, save_state
-from supernas.errors import SupernasError, bad_value
 
 _logger = logging.getLogger(__name__)
 ONESHOT_FORMAT = "supernas.oneshot/1"
@@ -43,30 +42,34 @@ ONESHOT_FORMAT = "supernas.oneshot/1"
 class SupernasOneShot(Tuner):
     """Hands each trial one grid point of a one-shot search (see module docstring)."""
 
-    def __init__(self, algorithm: str, space: str, space_args: Mapping[str, Any] | None = None,
+    def __init__(self, algorithm: str | None = None, space: str | None = None,
+                 space_args: Mapping[str, Any] | None = None,
                  settings: Mapping[str, Any] | None = None,
                  grid: Mapping[str, list[Any]] | None = None, optimize_mode: str = "maximize",
-                 metric: str = "default", state_dir: str | None = None) -> None:
+                 metric: str = "default", state_dir: str | None = None, **unknown: Any) -> None:
         super().__init__()
-        try:
-            self.points = _grid_points(dict(settings or {}), dict(grid or {}))
-            self._check(algorithm, space, dict(space_args or {}), optimize_mode)
-        except SupernasError as exc:
-            message = f"SupernasOneShot: bad classArgs: {exc}"
-            _logger.error(message)
-            report_startup_error(message)
-            raise
         self.metric, self.state_dir = metric, state_dir
         self.sign = 1.0 if optimize_mode == "maximize" else -1.0
         self.lock = threading.RLock()
+        self.points: list[dict[str, Any]] = []
         self.next_index = 0
         self.pending: dict[int, int] = {}  # parameter id -> grid index
         self.results: dict[str, Any] = {}  # grid index -> metric (None: failed)
+        args = (algorithm, space, dict(space_args or {}), dict(settings or {}), dict(grid or {}),
+                optimize_mode, unknown)
+        self.startup = Startup(lambda: self._check(*args), "SupernasOneShot")
 
-    def _check(self, algorithm: str, space: str, space_args: dict[str, Any], mode: str) -> None:
+    def _check(self, algorithm: str | None, space: str | None, space_args: dict[str, Any],
+               settings: dict[str, Any], grid: dict[str, list[Any]], mode: str,
+               unknown: dict[str, Any]) -> None:
+        from supernas.errors import bad_value
         from supernas.oneshot import ALGORITHMS
         from supernas.spaces import SPACES, create_space
 
+        if unknown:
+            raise bad_value(", ".join(sorted(unknown)), unknown, "algorithm, space, space_args, settings, "
+                            "grid, optimize_mode, metric, state_dir")
+        points = _grid_points(settings, grid)
         if algorithm not in ALGORITHMS:
             raise bad_value("algorithm", algorithm, "one of " + ", ".join(ALGORITHMS.names()))
         if space not in SPACES:
@@ -74,15 +77,21 @@ class SupernasOneShot(Tuner):
         if mode not in ("maximize", "minimize"):
             raise bad_value("optimize_mode", mode, "'maximize' or 'minimize'")
         model = create_space(space, **space_args)
-        for point in self.points:  # every grid point must be a valid setting: fail now, not in a trial
+        for point in points:  # every grid point must be a valid setting: fail now, not in a trial
             ALGORITHMS.create(algorithm, space=model, **point)
         self.algorithm, self.space, self.space_args = algorithm, space, dict(model.space_args)
+        self.points = points
 
     def update_search_space(self, search_space: Mapping[str, Any]) -> None:
+        if self.startup.wait() is not None:
+            return
         if search_space:
             _logger.info("searchSpace ignored: SupernasOneShot searches classArgs.space=%r", self.space)
 
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        failure = self.startup.wait()
+        if failure is not None:
+            raise nni.NoMoreTrialError(failure)
         with self.lock:
             if self.next_index >= len(self.points):
                 _logger.info("every one of the %d grid point(s) was handed out", len(self.points))
@@ -99,6 +108,8 @@ class SupernasOneShot(Tuner):
 
     def receive_trial_result(self, parameter_id: int, parameters: Any, value: Any,
                              **kwargs: Any) -> None:
+        if self.startup.wait() is not None:
+            return
         with self.lock:
             try:
                 index = self.pending.pop(parameter_id, None)
@@ -110,6 +121,8 @@ class SupernasOneShot(Tuner):
                 _logger.exception("SupernasOneShot: result of parameter %s not recorded", parameter_id)
 
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        if self.startup.wait() is not None:
+            return
         with self.lock:
             try:
                 index = self.pending.pop(parameter_id, None)
@@ -131,6 +144,8 @@ class SupernasOneShot(Tuner):
             return None
 
     def import_data(self, data: list[Mapping[str, Any]]) -> None:
+        if self.startup.wait() is not None:
+            return
         with self.lock:
             try:
                 for record in data:
@@ -154,6 +169,8 @@ class SupernasOneShot(Tuner):
                                    "best": self.best()})
 
     def load_checkpoint(self) -> None:
+        if self.startup.wait() is not None:
+            return
         with self.lock:
             try:
                 directory = checkpoint_dir(self.state_dir)
@@ -164,12 +181,16 @@ class SupernasOneShot(Tuner):
                 _logger.exception("SupernasOneShot: saved state not restored")
 
     def save_checkpoint(self) -> None:
+        if self.startup.wait() is not None:
+            return
         with self.lock:
             self._persist()
 
 
 def _grid_points(settings: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Cartesian product of ``grid`` (key order kept) over the fixed ``settings``."""
+    from supernas.errors import bad_value
+
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise bad_value(f"grid.{key}", values, "a non-empty list of values")

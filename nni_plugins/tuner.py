@@ -32,17 +32,12 @@ from typing import Any
 import nni
 from nni.tuner import Tuner
 
-from nni_plugins.report import report_startup_error
-from nni_plugins.tuner_state import TunerState
-from supernas.errors import SupernasError, bad_value
-from supernas.mutator import sample_uniform
-from supernas.space import Choice, Decision
-from supernas.strategies import STRATEGIES, Strategy
+from nni_plugins.startup import Startup
 
+# Nothing from supernas (hence torch) is imported at module level: see nni_plugins.startup.
 _logger = logging.getLogger(__name__)
 #: consecutive failures of ``strategy.suggest`` before the tuner ends the experiment.
 MAX_SUGGEST_ERRORS = 3
-_PROBE_SPACE = [Decision("probe", "layer", choices=("a", "b"))]
 
 
 class SupernasStrategyTuner(Tuner):
@@ -55,34 +50,44 @@ class SupernasStrategyTuner(Tuner):
                  optimize_mode: str = "maximize", metric: str = "default",
                  state_dir: str | None = None, **settings: Any) -> None:
         super().__init__()
-        try:
-            self._init(strategy, space, space_args, seed, optimize_mode, metric, state_dir, settings)
-        except SupernasError as exc:
-            message = f"{type(self).__name__}: bad classArgs: {exc}"
-            _logger.error(message)
-            report_startup_error(message)
-            raise
+        self.lock = threading.RLock()
+        self.state: Any = None  # nni_plugins.tuner_state.TunerState once built
+        args = (strategy, space, space_args, seed, optimize_mode, metric, state_dir, settings)
+        self.startup = Startup(lambda: self._build(*args), type(self).__name__)
 
-    def _init(self, strategy: str | None, space: str | None, space_args: Mapping[str, Any] | None,
-              seed: int, optimize_mode: str, metric: str, state_dir: str | None,
-              settings: dict[str, Any]) -> None:
+    def _build(self, strategy: str | None, space: str | None, space_args: Mapping[str, Any] | None,
+               seed: int, optimize_mode: str, metric: str, state_dir: str | None,
+               settings: dict[str, Any]) -> None:
+        from nni_plugins.tuner_state import TunerState, check_settings
+        from supernas.errors import bad_value
+
         name = _strategy_name(type(self).strategy_name, strategy)
         if optimize_mode not in ("maximize", "minimize"):
             raise bad_value("optimize_mode", optimize_mode, "'maximize' or 'minimize'")
-        if not isinstance(seed, int):
+        if not isinstance(seed, int) or isinstance(seed, bool):
             raise bad_value("seed", seed, "an integer")
-        STRATEGIES.create(name, space_decisions=_PROBE_SPACE, seed=seed, **settings)  # validates
-        self.lock = threading.RLock()
-        self.state = TunerState(name, settings, seed, optimize_mode, metric, state_dir,
-                                tuner_name=type(self).__name__)
+        check_settings(name, seed, settings)
+        state = TunerState(name, settings, seed, optimize_mode, metric, state_dir,
+                           tuner_name=type(self).__name__)
         if space is not None:
-            self.state.use_registered_space(space, dict(space_args or {}))
+            state.use_registered_space(space, dict(space_args or {}))
         elif space_args:
             raise bad_value("space_args", space_args, "only together with 'space'")
+        with self.lock:
+            self.state = state
+
+    def _ready(self) -> bool:
+        """Wait for the build; False (experiment to be ended) when it failed."""
+        message = self.startup.wait()
+        if message is not None and self.state is None:
+            self.state = _Failed(message)
+        return message is None
 
     # ----- NNI callbacks (never raise, except NoMoreTrialError on purpose) -----------------
 
     def update_search_space(self, search_space: Mapping[str, Any]) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.set_search_space(search_space)
@@ -91,7 +96,10 @@ class SupernasStrategyTuner(Tuner):
                 _logger.exception("supernas tuner: %s", self.state.fatal)
 
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> Any:
+        self._ready()
         with self.lock:
+            if not self.state.fatal and self.state.strategy is None:
+                self.state.fatal = "no search space: set classArgs.space or the experiment's searchSpace"
             if self.state.fatal:
                 _logger.error("supernas tuner stops the experiment: %s", self.state.fatal)
                 raise nni.NoMoreTrialError(self.state.fatal)
@@ -101,8 +109,10 @@ class SupernasStrategyTuner(Tuner):
             self.state.persist()
             return self.state.params_of(choices)
 
-    def _suggest(self) -> dict[str, Choice]:
-        strategy: Strategy = self.state.strategy
+    def _suggest(self) -> dict[str, Any]:
+        from supernas.mutator import sample_uniform
+
+        strategy = self.state.strategy
         try:
             choices = strategy.suggest(1)[0]
             self.state.suggest_errors = 0
@@ -117,6 +127,8 @@ class SupernasStrategyTuner(Tuner):
 
     def receive_trial_result(self, parameter_id: int, parameters: Any, value: Any,
                              **kwargs: Any) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.record_result(parameter_id, parameters, value)
@@ -125,6 +137,8 @@ class SupernasStrategyTuner(Tuner):
                 _logger.exception("supernas tuner: result of parameter %s not recorded", parameter_id)
 
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.record_end(parameter_id, success)
@@ -133,6 +147,8 @@ class SupernasStrategyTuner(Tuner):
                 _logger.exception("supernas tuner: end of parameter %s not recorded", parameter_id)
 
     def import_data(self, data: list[Mapping[str, Any]]) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.import_history(data)
@@ -141,6 +157,8 @@ class SupernasStrategyTuner(Tuner):
                 _logger.exception("supernas tuner: imported trial data not replayed")
 
     def load_checkpoint(self) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.restore()
@@ -148,6 +166,8 @@ class SupernasStrategyTuner(Tuner):
                 _logger.exception("supernas tuner: saved state not restored; starting afresh")
 
     def save_checkpoint(self) -> None:
+        if not self._ready():
+            return
         with self.lock:
             try:
                 self.state.persist()
@@ -156,6 +176,9 @@ class SupernasStrategyTuner(Tuner):
 
 
 def _strategy_name(fixed: str | None, given: str | None) -> str:
+    from supernas.errors import bad_value
+    from supernas.strategies import STRATEGIES
+
     if fixed is not None and given is not None and given != fixed:
         raise bad_value("strategy", given, f"{fixed!r} (fixed by this tuner) or leave it out")
     name = fixed or given
@@ -164,6 +187,13 @@ def _strategy_name(fixed: str | None, given: str | None) -> str:
     if name not in STRATEGIES:
         raise bad_value("strategy", name, "one of " + ", ".join(STRATEGIES.names()))
     return name
+
+
+class _Failed:
+    """Stand-in state of a tuner whose build failed: every request ends the experiment."""
+
+    def __init__(self, message: str) -> None:
+        self.fatal = message
 
 
 class SupernasEnas(SupernasStrategyTuner):
@@ -191,6 +221,9 @@ TUNERS: dict[str, type[SupernasStrategyTuner]] = {
 
 def tuner_for(strategy: str) -> type[SupernasStrategyTuner]:
     """The tuner class to construct as ``cls(strategy=strategy, ...)`` (used by ``benchmarks``)."""
+    from supernas.errors import bad_value
+    from supernas.strategies import STRATEGIES
+
     if strategy not in STRATEGIES:
         raise bad_value("strategy", strategy, "one of " + ", ".join(STRATEGIES.names()))
     return SupernasStrategyTuner

@@ -23,6 +23,13 @@ from supernas.space import Choice, Decision, decisions
 from supernas.strategies import STRATEGIES, Strategy
 
 _logger = logging.getLogger(__name__)
+#: a one-decision space used only to validate strategy settings before the real space is known.
+_PROBE_SPACE = [Decision("probe", "layer", choices=("a", "b"))]
+
+
+def check_settings(strategy_name: str, seed: int, settings: dict[str, Any]) -> None:
+    """Raise the strategy's own clear error if ``settings`` are not valid for it."""
+    STRATEGIES.create(strategy_name, space_decisions=_PROBE_SPACE, seed=seed, **settings)
 
 
 class TunerState:

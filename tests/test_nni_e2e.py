@@ -1,0 +1,135 @@
+"""End-to-end: real ``nnictl create`` experiments with the registered supernas tuners.
+
+Local training service, CPU, ``trialConcurrency: 1``, digits data, 1-epoch trials. Each test
+stops its experiments in a finaliser (``runner`` fixture).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from test_nni_support import REPO, NniRunner, final_metric, read_state, trials, wait_status
+
+pytestmark = pytest.mark.slow
+EXAMPLES = REPO / "examples" / "nni"
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NniRunner]:
+    r = NniRunner(tmp_path_factory.mktemp("nni"))
+    # `supernas nni register` (wraps `nnictl algo register --meta nni_plugins/meta.yml`)
+    subprocess.run([sys.executable, "-m", "nni_plugins.cli", "nni", "register"], env=r.env, check=True,
+                   capture_output=True)
+    yield r
+    r.stop_all()
+
+
+def test_register_adds_every_tuner_to_nnictl(runner: NniRunner) -> None:
+    for name in ("SupernasEnas", "SupernasEvolution", "SupernasRandom", "SupernasOneShot"):
+        shown = json.loads(runner.nnictl("algo", "show", name).stdout)
+        assert shown["builtinName"] == name and shown["className"].startswith("nni_plugins.")
+
+
+def example(name: str, max_trials: int, trial_args: str = "", **changes: Any) -> dict[str, Any]:
+    """An example config made quick: 1-epoch trials, ``max_trials`` trials, absolute paths."""
+    config = yaml.safe_load((EXAMPLES / f"{name}.yml").read_text())
+    config["trialCommand"] = config["trialCommand"].replace("--epochs 3", "--epochs 1") + trial_args
+    config["trialCodeDirectory"] = str(EXAMPLES)
+    config["maxTrialNumber"] = max_trials
+    if "searchSpaceFile" in config:
+        config["searchSpaceFile"] = str(EXAMPLES / config["searchSpaceFile"])
+    if "codeDirectory" in config["tuner"]:
+        config["tuner"]["codeDirectory"] = str(EXAMPLES)
+    config.update(changes)
+    return config
+
+
+def run_to_end(runner: NniRunner, name: str, config: dict[str, Any]) -> tuple[str, int]:
+    exp_id, port = runner.create(runner.write_config(name, config))
+    status = wait_status(port)
+    assert status == "DONE", f"{name}: {status}\n{runner.log(exp_id)[-3000:]}"
+    return exp_id, port
+
+
+def best_architecture(port: int) -> dict[str, Any]:
+    done = [m for m in (final_metric(t) for t in trials(port)) if m is not None]
+    return json.loads(max(done, key=lambda m: m["default"])["architecture"])
+
+
+@pytest.mark.parametrize("name", ["enas", "evolution", "random"])
+def test_registered_strategy_tuner_runs_to_done(runner: NniRunner, name: str) -> None:
+    exp_id, port = run_to_end(runner, name, example(name, max_trials=3))
+    jobs = trials(port)
+    assert len(jobs) == 3 and all(t["status"] == "SUCCEEDED" for t in jobs)
+    assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
+    assert set(best_architecture(port)) == {"hidden", "activation"}
+    state = read_state(runner, exp_id)
+    assert state["stats"]["succeeded"] == 3 and state["stats"]["failed"] == 0
+    assert len(state["strategy"]["history"]) == 3
+    assert state["best"]["params"]["choices"] == best_architecture(port)
+
+
+def test_oneshot_launcher_runs_one_search_per_grid_point(runner: NniRunner) -> None:
+    config = example("oneshot_darts", max_trials=10)
+    config["tuner"]["classArgs"]["grid"] = {"temperature": [1.0, 0.5]}
+    exp_id, port = run_to_end(runner, "oneshot", config)
+    jobs = trials(port)
+    assert len(jobs) == 2 and all(t["status"] == "SUCCEEDED" for t in jobs)  # grid size, not 10
+    temps = sorted(json.loads(t["hyperParameters"][0])["parameters"]["settings"]["temperature"]
+                   for t in jobs)
+    assert temps == [0.5, 1.0]
+    assert set(best_architecture(port)) == {"hidden", "activation"}
+    state = read_state(runner, exp_id)
+    assert state["next_index"] == 2 and all(v is not None for v in state["results"].values())
+
+
+def test_unregistered_class_form_with_json_space_and_failing_trials(runner: NniRunner) -> None:
+    """codeDirectory/className form over an NNI search-space file; sigmoid trials fail on
+    purpose: the experiment still finishes and the tuner counted each failure."""
+    config = example("json_space", max_trials=5, trial_args=" --fail-if activation=sigmoid")
+    exp_id, port = run_to_end(runner, "json_space", config)
+    jobs = trials(port)
+    failed = [t for t in jobs if t["status"] == "FAILED"]
+    ok = [t for t in jobs if t["status"] == "SUCCEEDED"]
+    assert len(jobs) == 5 and len(failed) + len(ok) == 5
+    params = [json.loads(t["hyperParameters"][0])["parameters"] for t in jobs]
+    assert all(set(p) == {"hidden", "activation"} for p in params)  # NNI flat parameters
+    assert len(failed) == sum(p["activation"] == "sigmoid" for p in params)
+    state = read_state(runner, exp_id)
+    assert state["stats"]["failed"] == len(failed) and state["stats"]["succeeded"] == len(ok)
+    assert sum(r is None for _, r in state["strategy"]["history"]) == len(failed)
+
+
+def test_stop_and_resume_continues_the_enas_controller(runner: NniRunner) -> None:
+    exp_id, port = runner.create(runner.write_config("resume", example("enas", max_trials=4)))
+    wait_status(port, states=("RUNNING", "NO_MORE_TRIAL", "DONE"), min_trials=2)
+    runner.stop(exp_id)
+    saved = read_state(runner, exp_id)
+    seen = len(saved["strategy"]["history"])
+    assert seen >= 2 and "trainer" in saved["strategy"]
+    port = runner.resume(exp_id)
+    assert wait_status(port) == "DONE", runner.log(exp_id)[-3000:]
+    final = read_state(runner, exp_id)
+    assert f"enas state restored with {seen} observed" in runner.log(exp_id)
+    assert final["strategy"]["history"][:seen] == saved["strategy"]["history"]
+    assert len(final["strategy"]["history"]) > seen
+    assert final["stats"]["imported"] == 0  # NNI's replay of finished trials was not double-counted
+
+
+def test_bad_class_argument_fails_at_creation(runner: NniRunner) -> None:
+    config = example("evolution", max_trials=2)
+    config["tuner"]["classArgs"]["population_size"] = 0
+    path = runner.write_config("bad", config)
+    from nni_plugins.cli import main
+
+    assert main(["nni", "check", "--config", str(path)]) == 2  # `supernas nni create` stops here
+    exp_id, port = runner.create(path)
+    assert wait_status(port, states=("ERROR",), timeout=120) == "ERROR"
+    assert "population_size=0 is invalid" in runner.log(exp_id)
+    assert "population_size=0 is invalid" in runner.log(exp_id, "nnimanager.log")
+    assert trials(port) == []
