@@ -5,8 +5,9 @@ the latency benchmark and ``python -m katib_suggestions.experiment FILE`` (offli
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from kubeflow.katib import katib_api_pb2 as pb

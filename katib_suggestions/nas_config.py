@@ -14,13 +14,14 @@ the skip bits of Katib's enas ``architecture`` format (``ModelConstructor.py``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions.formats import check_token
-from supernas.errors import ConfigError, bad_value
+from supernas.errors import bad_value
 from supernas.space import Decision
 
 #: Upper bound on expanded operations (Katib's enas-cpu example expands to 106).

@@ -7,9 +7,9 @@ SERVING, as does the overall server (``""``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from concurrent import futures
 from pathlib import Path
-from typing import Iterable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc

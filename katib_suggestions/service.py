@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import grpc
 from kubeflow.katib import katib_api_pb2 as pb

@@ -5,7 +5,8 @@ call; trials get the reply's ``trial_name`` or a generated one, like Katib's ``<
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import grpc
 from kubeflow.katib import katib_api_pb2 as pb

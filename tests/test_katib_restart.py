@@ -16,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from katib_suggestions.server import HEALTH_SERVICE, build_server
-from katib_suggestions.testing import C, MINIMAL_ENAS, KatibSim, with_algorithm
+from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS, KILL_AFTER = 6, 3

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest
@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from katib_suggestions.experiment import trial_references
 from katib_suggestions.formats import decode
 from katib_suggestions.server import HEALTH_SERVICE, build_server
-from katib_suggestions.testing import C, MINIMAL_ENAS, KatibSim, with_algorithm
+from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
 EXAMPLES = ["enas-cpu", "enas-gpu", "darts-cpu", "darts-gpu"]
 UNSAFE = re.compile(r"[\"\\$`]")
@@ -155,7 +155,7 @@ def test_supernas_darts_seeds_and_repeated_calls(channel: grpc.Channel, shared_d
     for n in (2, 1, 3):
         reply = sim.call(n)
         check_reply(reply, n, ["algorithm-settings", "search-space", "num-layers", "seed"])
-        seeds += [dict((a.name, a.value) for a in pa.assignments)["seed"] for pa in reply.parameter_assignments]
+        seeds += [{a.name: a.value for a in pa.assignments}["seed"] for pa in reply.parameter_assignments]
     assert seeds == [str(i) for i in range(6)]
     got = {a.name: a.value for a in reply.parameter_assignments[0].assignments}
     assert decode(got["search-space"]) == ["sep_conv_3x3", "dil_conv_3x3", "dil_conv_5x5",

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest

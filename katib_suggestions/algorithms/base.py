@@ -15,9 +15,10 @@ the same finished trial seen twice changes nothing the second time.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 

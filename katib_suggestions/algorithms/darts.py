@@ -20,8 +20,9 @@ BATS), taken from ``supernas.oneshot.ALGORITHMS``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 

@@ -15,7 +15,8 @@ Katib's, each trial's reward goes to the architecture that trial ran.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial

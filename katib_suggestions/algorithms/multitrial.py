@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 

@@ -16,8 +16,9 @@ share its weights). Settings: the strategy's own keyword arguments (``supernas.s
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
