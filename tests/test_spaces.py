@@ -14,8 +14,18 @@ import pytest
 import torch
 from torch import nn
 
-from supernas import (Architecture, ArchitectureError, FixedMutator, MixingMutator, UniformMutator,
-                      architecture_of, copy_weights, create_space, decisions, freeze)
+from supernas import (
+    Architecture,
+    ArchitectureError,
+    FixedMutator,
+    MixingMutator,
+    UniformMutator,
+    architecture_of,
+    copy_weights,
+    create_space,
+    decisions,
+    freeze,
+)
 from supernas.errors import ConfigError, RegistryError
 from supernas.freeze import DroppedLayer
 from supernas.mutables import Mutable
