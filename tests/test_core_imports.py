@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_core_imports_without_platform_packages() -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, *BLOCKED], cwd=REPO,
+    result = subprocess.run([sys.executable, "-c", SCRIPT, *BLOCKED], check=False, cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout.strip().splitlines()[-1]) >= 10  # every core module was imported
