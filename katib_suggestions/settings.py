@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from supernas.errors import bad_value
 
+_WORD = re.compile(r"^[A-Za-z0-9_.+-]*$")
+TRIAL_DIR_KEY = "suggestion_trial_dir"
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -55,6 +58,8 @@ class Setting:
             raise bad_value(fld, text, self.allowed()) from None
         if self.kind is float and not math.isfinite(value):
             raise bad_value(fld, text, self.allowed())
+        if self.kind is str and self.name != TRIAL_DIR_KEY and not _WORD.match(value):
+            raise bad_value(fld, text, "letters, digits and _ . + - only")
         return value
 
     def _in_range(self, v: float) -> bool:
@@ -139,4 +144,4 @@ KATIB_DARTS = [
 SEED = Setting("seed", int, 0, low=0)
 #: Katib's key (pkg/controller.v1beta1/consts/const.go SuggestionVolumeMountKey): when set, Katib's
 #: pod webhook mounts the suggestion PVC sub-directory ``<experiment>/<trial>`` at this path.
-TRIAL_DIR = Setting("suggestion_trial_dir", str, "")
+TRIAL_DIR = Setting(TRIAL_DIR_KEY, str, "")

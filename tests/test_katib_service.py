@@ -12,7 +12,7 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from katib_suggestions.experiment import trial_references
-from katib_suggestions.formats import decode
+from katib_suggestions.formats import decode, parse_flat_settings
 from katib_suggestions.server import HEALTH_SERVICE, build_server
 from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
@@ -140,7 +140,9 @@ def test_supernas_multitrial_format(channel: grpc.Channel, algorithm: str) -> No
         reply = sim.call(n)
         check_reply(reply, n, ["architecture"])
         for pa in reply.parameter_assignments:
-            arch = decode(pa.assignments[0].value)
+            value = pa.assignments[0].value
+            assert value.startswith("b64:") and re.fullmatch(r"b64:[A-Za-z0-9_-]+", value)
+            arch = decode(value)
             assert arch["space"] == "katib-macro" and set(arch["choices"]) == {
                 "layer0", "layer1", "layer2", "skip1", "skip2"}
         for i, name in enumerate(sim.running()):
@@ -158,10 +160,10 @@ def test_supernas_darts_seeds_and_repeated_calls(channel: grpc.Channel, shared_d
         seeds += [{a.name: a.value for a in pa.assignments}["seed"] for pa in reply.parameter_assignments]
     assert seeds == [str(i) for i in range(6)]
     got = {a.name: a.value for a in reply.parameter_assignments[0].assignments}
-    assert decode(got["search-space"]) == ["sep_conv_3x3", "dil_conv_3x3", "dil_conv_5x5",
-                                           "avg_pool_3x3", "max_pool_3x3", "skip_connect"]
-    settings = decode(got["algorithm-settings"])
-    assert settings["algorithm"] == "darts" and settings["num_epochs"] == 2
+    assert got["search-space"] == "sep_conv_3x3,dil_conv_3x3,dil_conv_5x5,avg_pool_3x3,max_pool_3x3,skip_connect"
+    settings = parse_flat_settings(got["algorithm-settings"])
+    assert settings["num_epochs"] == "2" and settings["temperature"] == "1.0"
+    assert "'" not in "".join(got.values())
 
 
 def test_supernas_enas_shares_weights_through_trial_dirs(channel: grpc.Channel, tmp_path: Path) -> None:

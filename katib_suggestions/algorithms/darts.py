@@ -12,10 +12,10 @@ Drop-in format (what ``darts-cnn-cifar10/run_trial.py`` parses after ``replace("
     search-space        ['separable_convolution_3x3', ..., 'skip_connection']
     num-layers          3
 
-supernas format adds ``seed`` (0, 1, 2, ... per trial: repeated searches give independent seeds)
-and uses supernas op names (``sep_conv_3x3`` ...) in compact JSON; the settings are Katib's DARTS
-recipe plus the one-shot algorithm's own keyword arguments (e.g. the temperature of DARTS-T /
-BATS), taken from ``supernas.oneshot.ALGORITHMS``.
+supernas format adds ``seed`` (0, 1, 2, ... per trial: repeated searches give independent seeds),
+uses supernas op names (``sep_conv_3x3`` ...) and flat ``k=v`` / ``a,b`` values (no quotes at
+all); the settings are the one-shot algorithm's own keyword arguments (e.g. the temperature of
+DARTS-T / BATS, from ``supernas.oneshot.ALGORITHMS``) plus the trial recipe (``RECIPE``).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from typing import Any
 from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, register_algorithm
-from katib_suggestions.formats import check_token, compact_json, katib_json
+from katib_suggestions.formats import check_token, flat_list, flat_settings, katib_json
 from katib_suggestions.nas_config import parameter_values
 from katib_suggestions.settings import KATIB_DARTS, SEED, Setting, parse_settings, settings_from_signature
 from supernas.errors import bad_value
@@ -94,8 +94,19 @@ def _num_layers(nas: pb.NasConfig) -> int:
     return int(n)
 
 
+#: The trial recipe around the one-shot algorithm (``supernas search`` flags / space arguments);
+#: defaults as Katib's DARTS (quark0/darts), batch size as ``supernas search``.
+RECIPE = [Setting("num_epochs", int, 50, low=1), Setting("batch_size", int, 64, low=1),
+          Setting("init_channels", int, 16, low=1), Setting("num_nodes", int, 4, low=1),
+          Setting("stem_multiplier", int, 3, low=1)]
+
+
 class SupernasOneShot(KatibAlgorithm):
-    """A supernas one-shot search per trial; trial ``k`` gets ``seed = settings.seed + k``."""
+    """A supernas one-shot search per trial; trial ``k`` gets ``seed = settings.seed + k``.
+
+    Assignments: ``algorithm-settings`` (``k=v,...``: the one-shot algorithm's keyword arguments
+    and the recipe), ``search-space`` (``op,op,...`` supernas op names), ``num-layers``, ``seed``.
+    """
 
     references = ("algorithm-settings", "search-space", "num-layers", "seed")
     oneshot_name = ""
@@ -104,7 +115,8 @@ class SupernasOneShot(KatibAlgorithm):
         super().__init__(experiment, state_dir)
         spec = experiment.spec
         self.settings = parse_settings(spec.algorithm.algorithm_settings, self.setting_specs())
-        self.search_space = [supernas_op_name(t) for t in darts_operations(spec.nas_config.operations.operation)]
+        ops = darts_operations(spec.nas_config.operations.operation)
+        self.search_space = [supernas_op_name(t) for t in ops]
         _check_ops(self.search_space)
         self.num_layers = _num_layers(spec.nas_config)
         self.issued = 0
@@ -115,14 +127,14 @@ class SupernasOneShot(KatibAlgorithm):
 
         own = settings_from_signature(ONESHOT.get(cls.oneshot_name), skip={"space"})
         names = {s.name for s in own}
-        return own + [s for s in (*KATIB_DARTS, SEED) if s.name not in names]
+        return own + [s for s in (*RECIPE, SEED) if s.name not in names]
 
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
         out = []
         for _ in range(request.current_request_number):
-            settings = {**self.settings, "algorithm": self.oneshot_name}
-            out.append(Suggestion({"algorithm-settings": compact_json(settings),
-                                   "search-space": compact_json(self.search_space),
+            settings = {k: v for k, v in self.settings.items() if k != "seed"}
+            out.append(Suggestion({"algorithm-settings": flat_settings(settings),
+                                   "search-space": flat_list(self.search_space),
                                    "num-layers": str(self.num_layers),
                                    "seed": str(self.settings["seed"] + self.issued)}))
             self.issued += 1

@@ -1,13 +1,13 @@
 """``supernas-enas``, ``supernas-evolution``, ``supernas-random``: supernas architecture format.
 
-One assignment, ``architecture``: the supernas architecture JSON (``supernas.architecture``) in
-compact form with ``"`` written as ``'`` (``formats.py``)::
+One assignment, ``architecture``: ``b64:`` + URL-safe base64 of the supernas architecture JSON
+(``formats.b64_json``), which ``supernas train --architecture-json`` reads as is::
 
-    {'format':'supernas.architecture/1','space':'katib-macro',
-     'space_args':{'num_layers':2,'input_sizes':[32,32,3],'output_sizes':[10],
-                   'operations':['convolution:filter_size=3,num_filter=32,stride=1',...]},
-     'choices':{'layer0':'convolution:filter_size=3,num_filter=32,stride=1','layer1':'...',
-                'skip1':[0]}}
+    {"format":"supernas.architecture/1","space":"katib-macro",
+     "space_args":{"num_layers":2,"input_sizes":[32,32,3],"output_sizes":[10],
+                   "operations":["convolution:filter_size=3,num_filter=32,stride=1",...]},
+     "choices":{"layer0":"convolution:filter_size=3,num_filter=32,stride=1","layer1":"...",
+                "skip1":[0]}}
 
 ``space_args.operations`` lists every candidate so all trials build the same supernet (needed to
 share its weights). Settings: the strategy's own keyword arguments (``supernas.strategies``),
@@ -24,7 +24,7 @@ from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
-from katib_suggestions.formats import compact_json, decode
+from katib_suggestions.formats import b64_json, decode
 from katib_suggestions.settings import SEED, TRIAL_DIR, Setting, settings_from_signature
 from katib_suggestions.weights import SharedWeights
 from supernas.architecture import FORMAT, Architecture, validate
@@ -62,7 +62,7 @@ class SupernasMultiTrial(MultiTrial):
 
     def encode(self, choices: Choices) -> dict[str, str]:
         arch = Architecture(choices=choices, space=SPACE_NAME, space_args=self.space.space_args())
-        return {"architecture": compact_json(arch.to_dict())}
+        return {"architecture": b64_json(arch.to_dict())}
 
     def decode(self, assignments: Mapping[str, str]) -> Choices:
         data = decode(assignments["architecture"])
