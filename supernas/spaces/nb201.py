@@ -29,6 +29,8 @@ from supernas.ops.layers import ReLUConvBN
 from supernas.ops.nb201 import NB201_OPS
 from supernas.spaces.registry import register_space
 
+__all__ = ["EDGES", "KEYS", "NB201Network", "from_nb201_string", "nb201", "to_nb201_string"]
+
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # e<k> = (target node, source node)
 KEYS = tuple(f"e{k}" for k in range(len(EDGES)))
 
