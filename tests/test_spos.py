@@ -191,6 +191,18 @@ def test_recalibration_averages_batches_and_leaves_supernet_unchanged() -> None:
     assert torch.allclose(stem_bn.running_mean, torch.stack(means).mean(0), atol=1e-5)
 
 
+def test_without_recalibration_candidates_use_running_statistics() -> None:
+    space = TinySpace()
+    algo = ALGORITHMS.create("random", space=space, bn_batches=0, num_samples=3)
+    train(algo, synthetic_batches(2), epochs=1)
+    held_out = synthetic_batches(1, seed=5)
+    algo.select(held_out)
+    x, y = held_out[0]
+    for record in algo.history:
+        net = freeze(space, record["choices"]).eval()
+        assert record["accuracy"] == float((net(x).argmax(1) == y).float().mean())
+
+
 class _CountLimit:
     """A stand-in cost limit: at most ``k`` decisions may take ``op``."""
 

@@ -199,3 +199,13 @@ def test_rank_orders_best_first_and_accepts_architecture_objects() -> None:
     for r in ranked:
         assert r.choices == archs[r.index]
         assert r.score == pytest.approx(epe_nas(freeze(space, archs[r.index]), x, y))
+
+
+@pytest.mark.parametrize("first", ["supernas.zeroshot", "supernas.oneshot"])
+def test_registration_works_in_either_import_order(first: str) -> None:
+    import subprocess
+    import sys
+
+    code = (f"import {first}; from supernas.oneshot import ALGORITHMS; "
+            "assert {'spos', 'random', 'zero-shot'} <= set(ALGORITHMS.names())")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

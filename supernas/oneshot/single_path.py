@@ -10,7 +10,9 @@ rate decayed linearly to 0) with the paper's 0.5 for batch 1,024 scaled to 0.05 
 batches used here; ``lr_schedule="constant"`` turns the decay off.
 
 The last ``bn_batches`` training batches are kept (and checkpointed) to recalibrate batch-norm
-statistics before each candidate is scored in ``select`` (SPOS section 3.3).
+statistics before each candidate is scored in ``select`` (SPOS section 3.3); ``bn_batches=0``
+scores with the supernet's running statistics instead (cheaper, less faithful), and if ``select``
+runs before any training step the held-out batches themselves are used for recalibration.
 
 Until ``select`` has run, ``derive()`` returns a fixed reference architecture drawn with the seed
 (within the cost limit), so per-epoch validation follows one path; afterwards, the selected one.
@@ -133,11 +135,18 @@ class SinglePathOneShot(OneShotAlgorithm):
         held_out = list(batches)
         if not held_out:
             raise bad_value("batches", "[]", "at least one held-out (x, y) batch for select()")
-        calibration = list(self.bn_batches) or held_out  # no training seen: calibrate on held-out
+        calibration = self._calibration_batches(held_out)
         claim(self.mutator)
         self.history = []
         self.best = self.search(lambda c: self._score(c, calibration, held_out))
         return dict(self.best)
+
+    def _calibration_batches(self, held_out: list[Batch]) -> list[Batch]:
+        """The kept training batches; none with ``bn_batches=0`` (the supernet's running
+        statistics are used as they are); the held-out batches when no training step ran."""
+        if self.bn_batches.maxlen == 0:
+            return []
+        return list(self.bn_batches) or held_out
 
     def _score(self, choices: Choices, calibration: list[Batch], held_out: list[Batch]) -> float:
         acc = evaluate_path(self.space, self.mutator, choices, calibration, held_out)
