@@ -64,6 +64,9 @@ CASES = [
     ("unknown op for supernas-darts", edit(lambda c: c["spec"]["nasConfig"].update(
         operations=[{"operationType": "warp_drive"}]), "supernas-darts"),
      ["nasConfig.operations", "warp_drive", "sep_conv_3x3"]),
+    ("unbuildable op for supernas-random", edit(lambda c: ops(c)[0].update(operationType="warp_drive"),
+                                                "supernas-random"),
+     ["nasConfig.operations[].operationType", "warp_drive", "separable_convolution"]),
     ("unsafe op type", edit(lambda c: ops(c)[0].update(operationType='conv"$x')),
      ["nasConfig.operations[0].operationType", "letters, digits"]),
     ("categorical without list", edit(lambda c: first_param(c)["feasibleSpace"].pop("list")),

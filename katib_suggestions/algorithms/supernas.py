@@ -25,13 +25,15 @@ from kubeflow.katib import katib_api_pb2 as pb
 from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
 from katib_suggestions.formats import b64_json, decode
+from katib_suggestions.macro_space import BUILDERS
+from katib_suggestions.nas_config import NasSpace
 from katib_suggestions.settings import SEED, TRIAL_DIR, Setting, settings_from_signature
 from katib_suggestions.weights import SharedWeights
 from supernas.architecture import FORMAT, Architecture, validate
 from supernas.errors import bad_value
 from supernas.strategies import STRATEGIES
 
-SPACE_NAME = "katib-macro"
+SPACE_NAME = "katib-macro"  # registered by katib_suggestions.macro_space
 
 
 class SupernasMultiTrial(MultiTrial):
@@ -42,6 +44,7 @@ class SupernasMultiTrial(MultiTrial):
 
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
+        _check_buildable(self.space)
         trial_dir = self.settings.get("suggestion_trial_dir") or ""
         if trial_dir:
             if not trial_dir.startswith("/") or any(c in trial_dir for c in "\"\\$` "):
@@ -69,6 +72,13 @@ class SupernasMultiTrial(MultiTrial):
         if data.get("format", FORMAT) != FORMAT or data.get("space") != SPACE_NAME:
             raise ValueError(f"not a {SPACE_NAME} architecture")
         return validate(Architecture.from_dict(data).choices, self.decisions)
+
+
+def _check_buildable(space: NasSpace) -> None:
+    kinds = sorted({op.type for op in space.operations} - set(BUILDERS))
+    if kinds:
+        raise bad_value("nasConfig.operations[].operationType", kinds[0],
+                        f"a type the {SPACE_NAME} space builds: " + ", ".join(BUILDERS))
 
 
 @register_algorithm("supernas-enas")
