@@ -4,13 +4,13 @@ architecture reader."""
 from __future__ import annotations
 
 import torch
+from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro)
 from katib_suggestions.algorithms import ALGORITHMS
 from katib_suggestions.experiment import experiment_message
 from katib_suggestions.nas_config import parse_nas_config
 from katib_suggestions.testing import MINIMAL_ENAS, with_algorithm
-from kubeflow.katib import katib_api_pb2 as pb
 from supernas import FixedMutator, copy_weights, decisions, freeze
 from supernas.architecture import Architecture
 from supernas.spaces import create_space
