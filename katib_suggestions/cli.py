@@ -1,0 +1,23 @@
+"""``supernas katib ...``: the ``supernas`` CLI's extension hook (``trial_templates/cli.py``
+``EXTENSIONS``). Importing this registers the ``katib-macro`` space, so plain
+``supernas train --architecture-json=b64:...`` builds Katib suggestions too."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro)
+
+
+def add_subcommand(subparsers: Any) -> None:
+    """``supernas katib train|search ...`` = ``python -m katib_suggestions.trial_entry ...``."""
+    p = subparsers.add_parser("katib", help="Katib trial entry points: katib train|search ... "
+                              "(see katib_suggestions.trial_entry)", add_help=False)
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from katib_suggestions.trial_entry import main
+
+    return main(args.argv)

@@ -1,0 +1,145 @@
+"""Trial side of the supernas Katib algorithms: a thin adapter over the ``supernas`` CLI.
+
+``python -m katib_suggestions.trial_entry`` (the trial image's entry point) or ``supernas katib``:
+
+- ``train --architecture-json=${trialParameters.architecture} [--trial-dir DIR] [supernas train
+  flags]``: ``supernas-enas/-evolution/-random`` trials. With ``--trial-dir`` (the Experiment's
+  ``suggestion_trial_dir``) the child starts from the shared supernet weights ``DIR/supernet.pt``
+  when present, and after training its weights are written back into the supernet as
+  ``DIR/supernet-out.pt`` (temporary file + rename), which the suggestion service adopts as the
+  new shared weights (see ``katib_suggestions.weights``).
+- ``search --algorithm darts|bats --algorithm-settings=k=v,... --search-space=op,op
+  --num-layers=N --seed=S [supernas search flags]``: ``supernas-darts/-bats`` trials; settings of
+  the trial recipe become ``supernas search`` flags and space arguments, the others ``--set``.
+
+Without ``--trial-dir`` ``train`` is exactly ``supernas train`` (which reads the ``b64:``
+architecture itself); this module only adds what the supernas CLI has no flag for.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro for the CLI)
+from katib_suggestions.formats import parse_flat_settings
+from katib_suggestions.weights import IN_FILE, OUT_FILE
+
+#: ``algorithm-settings`` keys that are trial-recipe flags of ``supernas search``.
+RECIPE_FLAGS = {"num_epochs": "--epochs", "batch_size": "--batch-size"}
+#: ``algorithm-settings`` keys that are space arguments (Katib DARTS names -> supernas space args).
+SPACE_ARGS = {"init_channels": "channels", "num_nodes": "nodes", "stem_multiplier": "stem_multiplier"}
+#: The space arg that takes ``num-layers`` for each one-shot space.
+LAYERS_ARG = {"darts": "cells", "bats": "layers"}
+
+
+def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
+    """``supernas search`` arguments for a ``supernas-darts``/``-bats`` trial."""
+    from supernas.spaces import SPACES
+
+    argv = ["search", "--algorithm", args.algorithm, "--space", args.algorithm, "--seed", str(args.seed),
+            "--space-arg", f"{LAYERS_ARG[args.algorithm]}={args.num_layers}"]
+    for key, value in parse_flat_settings(args.algorithm_settings).items():
+        if value == "None":
+            continue
+        if key in RECIPE_FLAGS:
+            argv += [RECIPE_FLAGS[key], value]
+        elif key in SPACE_ARGS:
+            if SPACE_ARGS[key] in SPACES.parameters(args.algorithm):
+                argv += ["--space-arg", f"{SPACE_ARGS[key]}={value}"]
+        else:
+            argv += ["--set", f"{key}={value}"]
+    if "ops" in SPACES.parameters(args.algorithm):
+        argv += ["--space-arg", f"ops=[{args.search_space}]"]
+    return argv + list(rest)
+
+
+@contextlib.contextmanager
+def child_from_supernet(supernet_file: Path) -> Iterator[None]:
+    """While active, ``Architecture.build()`` copies the child's weights from the saved supernet."""
+    from supernas.architecture import Architecture
+    from supernas.freeze import copy_weights
+
+    original = Architecture.build
+
+    def build(self: Architecture) -> Any:
+        child = original(self)
+        supernet = self.build_space()
+        supernet.load_state_dict(torch.load(supernet_file, map_location="cpu"))
+        copy_weights(supernet, child)
+        return child
+
+    Architecture.build = build  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Architecture.build = original  # type: ignore[method-assign]
+
+
+def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
+    """Merge the trained child (``model.pt`` of ``supernas train``) into the supernet and write
+    ``trial_dir/supernet-out.pt`` atomically."""
+    from supernas.architecture import Architecture
+
+    saved = torch.load(model_file, map_location="cpu")
+    supernet = Architecture.from_dict(saved["architecture"]).build_space()
+    if (trial_dir / IN_FILE).is_file():
+        supernet.load_state_dict(torch.load(trial_dir / IN_FILE, map_location="cpu"))
+    state = supernet.state_dict()
+    state.update({k: v for k, v in saved["state_dict"].items() if k in state})
+    out = trial_dir / OUT_FILE
+    tmp = out.with_name(f".{OUT_FILE}.tmp")
+    torch.save(state, tmp)
+    tmp.replace(out)
+    return out
+
+
+def run_train(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from trial_templates.cli import main as supernas_main
+
+    output = Path(args.output)
+    argv = ["train", "--architecture-json", args.architecture_json, "--output", str(output), *rest]
+    if not args.trial_dir:
+        return supernas_main(argv)
+    trial_dir = Path(args.trial_dir)
+    shared = trial_dir / IN_FILE
+    with child_from_supernet(shared) if shared.is_file() else contextlib.nullcontext():
+        code = supernas_main(argv)
+    if code == 0:
+        publish_supernet(output / "model.pt", trial_dir)
+    return code
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="python -m katib_suggestions.trial_entry",
+                                               description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="katib_command", required=True)
+    t = sub.add_parser("train", help="train a suggested child (supernas-enas/-evolution/-random)")
+    t.add_argument("--architecture-json", required=True, help="the trial's architecture assignment")
+    t.add_argument("--trial-dir", default="", help="suggestion_trial_dir (shared supernet weights)")
+    t.add_argument("--output", default="/tmp/supernas-train", help="supernas train output directory")
+    s = sub.add_parser("search", help="one-shot search (supernas-darts/-bats)")
+    s.add_argument("--algorithm", required=True, choices=sorted(LAYERS_ARG))
+    s.add_argument("--algorithm-settings", default="")
+    s.add_argument("--search-space", default="")
+    s.add_argument("--num-layers", type=int, required=True)
+    s.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, rest = build_parser().parse_known_args(argv)
+    if args.katib_command == "train":
+        return run_train(args, rest)
+    from trial_templates.cli import main as supernas_main
+
+    return supernas_main(search_argv(args, rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
