@@ -2,6 +2,7 @@
 shared supernet and publishing its weights back, and the service adopts them."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_search_arguments_from_supernas_darts_assignments() -> None:
         "--search-space", "bin_conv_3x3,skip_connect", "--num-layers", "2", "--seed", "4", "--data", "digits"])
     argv = search_argv(args, rest)
     assert argv[:4] == ["search", "--algorithm", "bats", "--space"]
-    pairs = list(zip(argv[4:], argv[5:]))
+    pairs = list(itertools.pairwise(argv[4:]))
     for pair in [("--seed", "4"), ("--space-arg", "layers=2"), ("--set", "temperature=0.2"), ("--epochs", "3"),
                  ("--batch-size", "16"), ("--space-arg", "channels=8"), ("--space-arg", "nodes=2"),
                  ("--space-arg", "ops=[bin_conv_3x3,skip_connect]"), ("--data", "digits")]:
