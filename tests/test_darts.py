@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import pytest
@@ -81,8 +82,8 @@ def test_t1_matches_plain_softmax_reference() -> None:
         loss_fn(reference_forward(ref, alphas, xt), yt).backward()
         nn.utils.clip_grad_norm_(ref.parameters(), 5.0)
         ref_w.step()
-    for k in alphas:
-        assert torch.allclose(algo.mutator.alpha[k], alphas[k], atol=1e-6)
+    for k, ref_alpha in alphas.items():
+        assert torch.allclose(algo.mutator.alpha[k], ref_alpha, atol=1e-6)
     for (name, p), q in zip(space.named_parameters(), ref.parameters()):
         assert torch.allclose(p, q, atol=1e-6), name
     x = data[0][0]
@@ -173,9 +174,9 @@ def test_schedules_hit_endpoints(kind: str) -> None:
     s = TemperatureSchedule(1.0, 0.1, kind)
     values = [s.value(e, 7) for e in range(7)]
     assert values[0] == pytest.approx(1.0) and values[-1] == pytest.approx(0.1)
-    assert all(a > b for a, b in zip(values, values[1:]))
+    assert all(a > b for a, b in itertools.pairwise(values))
     if kind == "exponential":
-        ratios = [b / a for a, b in zip(values, values[1:])]
+        ratios = [b / a for a, b in itertools.pairwise(values)]
         assert ratios == pytest.approx([ratios[0]] * len(ratios))
     assert TemperatureSchedule(0.5).value(3, 7) == 0.5
 
@@ -207,13 +208,13 @@ def test_derive_picks_top2_distinct_predecessors_and_skips_none() -> None:
         _set_alpha(algo, key, {})
     # node 4 has inputs 0..3: make edge 3 strongest, edge 1 second; edge 0's "none" is the
     # largest weight anywhere but must not count.
-    _set_alpha(algo, "normal_n4_e0", {"none": 9.0})
-    _set_alpha(algo, "normal_n4_e3", {"max_pool_3x3": 5.0})
-    _set_alpha(algo, "normal_n4_e1", {"bin_group_conv_3x3": 3.0})
+    _set_alpha(algo, "normal/n4_p0", {"none": 9.0})
+    _set_alpha(algo, "normal/n4_p3", {"max_pool_3x3": 5.0})
+    _set_alpha(algo, "normal/n4_p1", {"bin_group_conv_3x3": 3.0})
     arch = algo.derive()
-    assert arch["normal_n4_in"] == [1, 3]
-    assert arch["normal_n4_e3"] == "max_pool_3x3"
-    assert arch["normal_n4_e0"] != "none"
+    assert arch["normal/n4"] == [1, 3]
+    assert arch["normal/n4_p3"] == "max_pool_3x3"
+    assert arch["normal/n4_p0"] != "none"
     for d in algo.mutator.decisions:
         if d.kind == "input":
             assert len(set(arch[d.key])) == 2
@@ -221,8 +222,8 @@ def test_derive_picks_top2_distinct_predecessors_and_skips_none() -> None:
             assert arch[d.key] != "none"
     architecture_of(space, arch)  # validates against the space
     summary = algo.arch_summary()
-    assert sum(summary["normal_n4_in"].values()) == pytest.approx(1.0)
-    assert sum(summary["normal_n4_e0"].values()) == pytest.approx(1.0)
+    assert sum(summary["normal/n4"].values()) == pytest.approx(1.0)
+    assert sum(summary["normal/n4_p0"].values()) == pytest.approx(1.0)
 
 
 def test_layer_decision_without_none_uses_plain_argmax() -> None:
@@ -281,3 +282,15 @@ def test_unknown_setting_and_undrivable_space_are_refused() -> None:
         DartsSearch(Orphan())
     with pytest.raises(SpaceError, match="no decisions"):
         DartsSearch(nn.Linear(2, 2))
+
+
+def test_drives_the_darts_space_and_derives_a_valid_cell() -> None:
+    space = create_space("darts", cells=3, channels=4, nodes=2, num_classes=3)
+    algo = ALGORITHMS.create("darts", space=space, temperature=0.5)
+    opts = algo.configure_optimizers()
+    x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 3, (4,))
+    algo.arch_step((x, y), opts)
+    algo.weight_step((x, y), opts)
+    arch = architecture_of(space, algo.derive())
+    assert all(len(arch.choices[k]) == 2 for k in arch.choices if "_p" not in k)
+    assert algo.eval_forward(x).shape == (4, 3)

@@ -10,11 +10,11 @@ reduced), builds ``nodes`` intermediate nodes and concatenates them.
 Decisions (the same rules as the ``darts`` space; normal cells share one set of decisions,
 reduction cells another):
 
-* ``{cell}_n{i}_e{j}``: the op on the edge from state ``j`` to node ``i`` (states 0 and 1 are the
-  cell inputs, nodes are numbered from 2), a ``LayerChoice`` over ``ops`` with
-  ``depends_on=("{cell}_n{i}_in", j)``;
-* ``{cell}_n{i}_in``: which two predecessors feed node ``i``, an ``InputChoice`` with
-  ``n_chosen=2`` summing the chosen edges.
+* ``{cell}/n{i}``: which two predecessors feed node ``i``, an ``InputChoice`` with
+  ``n_chosen=2`` summing the chosen edges (states 0 and 1 are the cell inputs, nodes are
+  numbered from 2, as in DARTS genotypes);
+* ``{cell}/n{i}_p{j}``: the op on the edge from state ``j`` to node ``i``, a ``LayerChoice`` over
+  ``ops`` with ``depends_on=("{cell}/n{i}", j)``.
 
 ``cell`` is ``normal`` or ``reduce``. The default op set is BATS's binary set (Sec. 3.1): grouped
 and dilated grouped binary convolutions (with channel shuffle, PReLU and an identity shortcut; see
@@ -57,10 +57,10 @@ class BatsCell(nn.Module):
         self.inputs = nn.ModuleList()
         self.edges = nn.ModuleList()
         for i in range(2, nodes + 2):
-            in_key = f"{cell}_n{i}_in"
+            in_key = f"{cell}/n{i}"
             self.inputs.append(InputChoice(i, 2, key=in_key, shared=True))
             self.edges.append(nn.ModuleList(
-                LayerChoice(self._ops(ops, channels, j), key=f"{cell}_n{i}_e{j}", shared=True,
+                LayerChoice(self._ops(ops, channels, j), key=f"{in_key}_p{j}", shared=True,
                             depends_on=(in_key, j))
                 for j in range(i)))
 
@@ -120,8 +120,8 @@ def _check(channels: int, layers: int, nodes: int, ops: Sequence[str]) -> None:
 @register_space("bats")
 def bats(channels: int = 8, layers: int = 5, nodes: int = 4, stem_multiplier: int = 3,
          num_classes: int = 10, in_channels: int = 3,
-         ops: Sequence[str] = BATS_OPS) -> nn.Module:
-    """The BATS binary cell space (see the module docstring)."""
-    ops = list(ops)
+         ops: Sequence[str] | None = None) -> nn.Module:
+    """The BATS binary cell space (see the module docstring); ``ops=None`` is ``BATS_OPS``."""
+    ops = list(BATS_OPS if ops is None else ops)
     _check(channels, layers, nodes, ops)
     return BatsNetwork(channels, layers, nodes, stem_multiplier, num_classes, in_channels, ops)
