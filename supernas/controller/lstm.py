@@ -25,7 +25,7 @@ temperature in the macro search; the micro search uses 5.0, tanh 1.1, op_tanh_re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import torch
@@ -44,7 +44,7 @@ class Sample:
     log_prob: torch.Tensor
     entropy: torch.Tensor
     skip_penalty: torch.Tensor
-    probs: dict[str, list[float]] = field(default_factory=dict)
+    probs: dict[str, list[float]] | None = None  # per decision, when asked for
 
 
 class _Head(nn.Module):
@@ -96,12 +96,18 @@ class EnasController(nn.Module):
         self.index_emb = nn.Embedding(max(n_max, 1), hid)
 
     def forward(self, fixed: Mapping[str, Choice] | None = None,
-                generator: torch.Generator | None = None, greedy: bool = False) -> Sample:
-        """Sample (``fixed=None``), or score the architecture ``fixed`` (teacher forcing)."""
+                generator: torch.Generator | None = None, greedy: bool = False,
+                record_probs: bool = False) -> Sample:
+        """Sample (``fixed=None``), or score the architecture ``fixed`` (teacher forcing).
+
+        ``greedy`` takes the likeliest option at every step; ``record_probs`` fills
+        ``Sample.probs`` (per decision: op probabilities, or per-input probabilities).
+        """
         state = [(torch.zeros(1, self.hidden_size), torch.zeros(1, self.hidden_size))
                  for _ in self.lstm]
         x, anchors = self.g_emb, []  # x: [1, H]; anchors: list of [1, H]
-        out = Sample({}, torch.zeros(()), torch.zeros(()), torch.zeros(()))
+        out = Sample({}, torch.zeros(()), torch.zeros(()), torch.zeros(()),
+                     {} if record_probs else None)
         for d in self.decisions:
             h = self._lstm_step(x, state)
             given = None if fixed is None else fixed[d.key]
@@ -133,7 +139,7 @@ class EnasController(nn.Module):
         out.choices[d.key] = d.choices[idx]
         out.log_prob = out.log_prob + torch.log_softmax(logits, -1)[idx]
         out.entropy = out.entropy + D.categorical_entropy(logits)
-        out.probs[d.key] = torch.softmax(logits.detach(), -1).tolist()
+        _record(out, d.key, torch.softmax(logits.detach(), -1))
         return head.emb.weight[idx].view(1, -1)
 
     def _input(self, d: Decision, h: torch.Tensor, anchors: list[torch.Tensor],
@@ -150,14 +156,19 @@ class EnasController(nn.Module):
             out.log_prob = out.log_prob + D.bernoulli_log_prob(logits, chosen)
             out.entropy = out.entropy + D.bernoulli_entropy(logits)
             out.skip_penalty = out.skip_penalty + D.skip_kl(logits, self.skip_target)
-            out.probs[d.key] = torch.sigmoid(logits.detach()).tolist()
+            _record(out, d.key, torch.sigmoid(logits.detach()))
         else:
             chosen = list(given) if given is not None else D.draw_k(logits, d.n_chosen, gen, greedy)
             out.log_prob = out.log_prob + D.set_log_prob(logits, chosen)
             out.entropy = out.entropy + D.categorical_entropy(logits)
-            out.probs[d.key] = torch.softmax(logits.detach(), -1).tolist()
+            _record(out, d.key, torch.softmax(logits.detach(), -1))
         out.choices[d.key] = sorted(chosen)
         return states[chosen].mean(0, keepdim=True) if chosen else self.g_emb
+
+
+def _record(out: Sample, key: str, probs: torch.Tensor) -> None:
+    if out.probs is not None:
+        out.probs[key] = probs.tolist()
 
 
 def _check(hidden: int, layers: int, tanh: float | None, temp: float, reduce: float,

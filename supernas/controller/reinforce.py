@@ -15,13 +15,20 @@ reward (as NNI does), so early advantages are not all positive.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from supernas.controller.jsonstate import optimizer_state_from_json, to_json
 from supernas.controller.lstm import EnasController, Sample
 from supernas.errors import bad_value
+from supernas.space import Choice
+
+Backward = Callable[[torch.Tensor], None]
+
+
+def _plain_backward(loss: torch.Tensor) -> None:
+    loss.backward()
 
 
 class Reinforce:
@@ -39,6 +46,20 @@ class Reinforce:
                                           eps=1e-3)
         self.baseline: float | None = None
         self.updates = 0
+        # (architecture, advantage) awaiting the next aggregated update; the log-probabilities
+        # are recomputed at update time (the controller has not changed since they were drawn).
+        self.pending: list[tuple[dict[str, Choice], float]] = []
+
+    def record(self, choices: Mapping[str, Choice], reward: float, entropy: float,
+               backward: Backward | None = None) -> bool:
+        """Add one rewarded architecture; update when ``aggregate`` are pending (returns True)."""
+        self.pending.append((dict(choices), self.advantage(reward, entropy)))
+        if len(self.pending) < self.aggregate:
+            return False
+        self.update([self.loss(self.controller(fixed=a), adv) for a, adv in self.pending],
+                    backward)
+        self.pending = []
+        return True
 
     def advantage(self, reward: float, entropy: float) -> float:
         """Move the baseline towards ``reward + entropy bonus`` and return the advantage."""
@@ -53,10 +74,10 @@ class Reinforce:
         """The REINFORCE loss of one sample (scalar)."""
         return -sample.log_prob * advantage + self.skip_weight * sample.skip_penalty
 
-    def update(self, losses: Sequence[torch.Tensor]) -> float:
+    def update(self, losses: Sequence[torch.Tensor], backward: Backward | None = None) -> float:
         """One Adam step on the mean of ``losses``; returns the gradient norm before clipping."""
         self.optimizer.zero_grad()
-        torch.stack(list(losses)).mean().backward()
+        (backward or _plain_backward)(torch.stack(list(losses)).mean())
         params = list(self.controller.parameters())
         limit = self.grad_clip if self.grad_clip is not None else float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
@@ -65,10 +86,11 @@ class Reinforce:
         return norm
 
     def state_dict(self) -> dict[str, Any]:
-        """JSON-serialisable: controller weights, optimiser state, baseline, update count."""
+        """JSON-serialisable: controller weights, optimiser state, baseline, updates, pending batch."""
         return {"controller": to_json(self.controller.state_dict()),
                 "optimizer": to_json(self.optimizer.state_dict()),
-                "baseline": self.baseline, "updates": self.updates}
+                "baseline": self.baseline, "updates": self.updates,
+                "pending": [[a, adv] for a, adv in self.pending]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         from supernas.controller.jsonstate import from_json
@@ -76,6 +98,7 @@ class Reinforce:
         self.controller.load_state_dict(from_json(state["controller"]))
         self.optimizer.load_state_dict(optimizer_state_from_json(state["optimizer"]))
         self.baseline, self.updates = state["baseline"], state["updates"]
+        self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
 
 
 def _check(lr: float, decay: float, ent: float, skip: float, clip: float | None,

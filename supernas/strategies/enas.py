@@ -6,7 +6,7 @@ is one sample, its reward (e.g. validation accuracy) trains the controller.
 
 ``observe`` scores the *observed* architecture under the current controller, so credit goes to
 the architecture that earned it even when trials finish out of order or were imported. Updates
-are aggregated over ``batch_size`` observations; the pending batch is part of the state.
+are aggregated over ``batch_size`` observations; the pending batch is part of the trainer state.
 
 Multi-trial defaults differ from the one-shot ones because a trial budget is ~100 samples, not
 ~10^5 (each is documented where set, see ``EnasStrategy.__init__``):
@@ -63,7 +63,6 @@ class EnasStrategy(Strategy):
                                  skip_weight, grad_clip, batch_size)
         self.gen = torch.Generator().manual_seed(seed)
         self.reward_norm, self.dedupe, self.failure_reward = reward_norm, dedupe, failure_reward
-        self.pending: list[tuple[Choices, float]] = []
         self.suggested: list[Choices] = []
 
     def _suggest_one(self) -> Choices:
@@ -90,14 +89,7 @@ class EnasStrategy(Strategy):
             return
         with torch.no_grad():
             entropy = float(self.controller(fixed=choices).entropy)
-        self.pending.append((choices, self.trainer.advantage(value, entropy)))
-        if len(self.pending) >= self.trainer.aggregate:
-            self._update()
-
-    def _update(self) -> None:
-        losses = [self.trainer.loss(self.controller(fixed=a), adv) for a, adv in self.pending]
-        self.trainer.update(losses)
-        self.pending = []
+        self.trainer.record(choices, value, entropy)
 
     def _reward_value(self, reward: float | None) -> float | None:
         """The (normalised) reward the controller sees; ``None``: no update."""
@@ -113,7 +105,6 @@ class EnasStrategy(Strategy):
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state.update(trainer=self.trainer.state_dict(), gen=generator_state_to_json(self.gen),
-                     pending=[[a, adv] for a, adv in self.pending],
                      suggested=[dict(a) for a in self.suggested])
         return state
 
@@ -121,13 +112,12 @@ class EnasStrategy(Strategy):
         super().load_state_dict(state)
         self.trainer.load_state_dict(state["trainer"])
         generator_state_from_json(self.gen, state["gen"])
-        self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
         self.suggested = [dict(a) for a in state["suggested"]]
 
     def probabilities(self) -> dict[str, list[float]]:
         """Per decision, the controller's probabilities along its greedy path."""
         with torch.no_grad():
-            return self.controller(greedy=True).probs
+            return self.controller(greedy=True, record_probs=True).probs or {}
 
 
 def _normalise(reward: float, previous: list[float], how: str) -> float:
