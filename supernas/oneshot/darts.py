@@ -7,10 +7,11 @@ with the temperature regularisation of BATS (Bulat et al., ECCV 2020, arXiv 2003
 mixing weights are ``softmax(alpha / T)``, T constant or scheduled per epoch (``linear`` or
 ``exponential`` from ``temperature`` to ``temperature_end``). ``temperature=1`` is plain DARTS.
 
-Defaults are DARTS's CIFAR-10 search settings (paper Sec. 3.1.1 / A.1.1):
-weights SGD lr 0.025 annealed by cosine to 0.001 over the epochs, momentum 0.9, weight decay 3e-4,
-gradient norm clipped at 5; architecture Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3;
-alpha initialised to 1e-3 * N(0, 1) (reference code). The virtual-step learning rate ``xi``
+Defaults are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and the reference code
+``cnn/train_search.py``): weights SGD lr 0.025 with cosine annealing (to 0.001, the code's
+``learning_rate_min``), momentum 0.9, weight decay 3e-4; gradient norm clipped at 5 (code);
+architecture Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3 (paper); alpha initialised to
+1e-3 * N(0, 1) (code). The virtual-step learning rate ``xi``
 defaults to the weights' current learning rate (reference code).
 
 Driver order (see ``supernas.oneshot.base``): ``arch_step(val_batch, opts, backward,
