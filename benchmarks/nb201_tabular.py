@@ -13,6 +13,7 @@ budget, so the result after 50 trials of a 200-trial run is exactly a 50-trial r
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -22,7 +23,7 @@ from typing import Any, Sequence
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED, mean_std, write_result  # noqa: E402
+from benchmarks.common import RESULTS, SHARED, mean_std, write_result  # noqa: E402
 from benchmarks.nb201_tables import OPTIMUM_200EP, load_tables, nni_search_space  # noqa: E402
 from benchmarks.tuners import SEARCHERS, interface_of  # noqa: E402
 
@@ -54,17 +55,47 @@ def run_one(searcher: str, seed: int, budgets: Sequence[int], shared: Path) -> d
 def _run_star(args: tuple[str, int, Sequence[int], Path]) -> dict[str, Any]:
     import logging
 
+    import torch
+
+    torch.set_num_threads(1)  # the REINFORCE controller is tiny; workers must not oversubscribe
     logging.disable(logging.INFO)  # NNI tuners log every suggestion at INFO
     return run_one(*args)
 
 
-def run_all(searchers: Sequence[str], seeds: dict[str, int], budgets: Sequence[int],
-            workers: int, shared: Path) -> list[dict[str, Any]]:
-    jobs = [(s, seed, budgets, shared) for s in searchers for seed in range(seeds[s])]
-    if workers <= 1:
-        return [_run_star(j) for j in jobs]
-    with mp.get_context("spawn").Pool(workers) as pool:
-        return list(pool.imap_unordered(_run_star, jobs, chunksize=1))
+def _load_done(journal: Path | None, budgets: Sequence[int]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Finished runs from the journal (JSON lines), keyed by (searcher, seed)."""
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if journal is None or not journal.is_file():
+        return done
+    for line in journal.read_text().splitlines():
+        run = json.loads(line)
+        if all(str(b) in run["budgets"] for b in budgets):
+            done[(run["searcher"], run["seed"])] = run
+    return done
+
+
+def run_all(searchers: Sequence[str], seeds: dict[str, range], budgets: Sequence[int],
+            workers: int, shared: Path, journal: Path | None = None) -> list[dict[str, Any]]:
+    """Every (searcher, seed) run; each finished run is appended to ``journal`` so an
+    interrupted benchmark resumes where it stopped (runs already there are not repeated)."""
+    done = _load_done(journal, budgets)
+    jobs = [(s, seed, budgets, shared) for s in searchers for seed in seeds[s]
+            if (s, seed) not in done]
+    runs = [done[(s, seed)] for s in searchers for seed in seeds[s] if (s, seed) in done]
+    pool = mp.get_context("spawn").Pool(workers) if workers > 1 else None
+    results = pool.imap_unordered(_run_star, jobs, chunksize=1) if pool else map(_run_star, jobs)
+    try:
+        for i, run in enumerate(results):
+            runs.append(run)
+            if journal is not None:
+                with journal.open("a") as fh:
+                    fh.write(json.dumps(run) + "\n")
+            if (i + 1) % 50 == 0:
+                print(f"{i + 1}/{len(jobs)} runs", flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
+    return runs
 
 
 def summarise(runs: list[dict[str, Any]], searchers: Sequence[str],
@@ -89,6 +120,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--searchers", nargs="+", default=list(SEARCHERS), choices=list(SEARCHERS))
     p.add_argument("--budgets", nargs="+", type=int, default=[50, 100, 200])
     p.add_argument("--seeds", type=int, default=100, help="seeds per searcher")
+    p.add_argument("--first-seed", type=int, default=1000,
+                   help="seeds are first..first+n-1; 1000 keeps clear of seeds 0..999 that "
+                        "benchmarks/nb201_strategy_quick.py uses to tune strategy defaults")
     p.add_argument("--tpe-seeds", type=int, default=None, help="seeds for nni-tpe (slow)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--shared", type=Path, default=SHARED)
@@ -101,18 +135,22 @@ def main(argv: Sequence[str] | None = None) -> Path:
     args = parse_args(argv)
     if args.smoke:
         args.budgets, args.seeds, args.tpe_seeds = [10, 20], 2, 2
-    seeds = {s: args.seeds for s in args.searchers}
-    if "nni-tpe" in seeds and args.tpe_seeds is not None:
-        seeds["nni-tpe"] = args.tpe_seeds
+    count = {s: args.seeds for s in args.searchers}
+    if "nni-tpe" in count and args.tpe_seeds is not None:
+        count["nni-tpe"] = args.tpe_seeds
+    seeds = {s: range(args.first_seed, args.first_seed + n) for s, n in count.items()}
     start = time.perf_counter()
-    runs = run_all(args.searchers, seeds, sorted(args.budgets), args.workers, args.shared)
+    name = "nb201_tabular_smoke" if args.smoke else "nb201_tabular"
+    journal = None if args.smoke else (args.out or RESULTS) / f"{name}.runs.jsonl"
+    if journal is not None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+    runs = run_all(args.searchers, seeds, sorted(args.budgets), args.workers, args.shared, journal)
     payload = {
-        "smoke": args.smoke, "budgets": sorted(args.budgets), "wall_seconds": time.perf_counter() - start,
+        "smoke": args.smoke, "budgets": sorted(args.budgets), "first_seed": args.first_seed, "wall_seconds": time.perf_counter() - start,
         "results": summarise(runs, args.searchers, sorted(args.budgets)),
         "paper": {k: {"mean": m, "std": s} for k, (m, s) in PAPER_ROWS.items()},
         "optimum": OPTIMUM_200EP, "runs": sorted(runs, key=lambda r: (r["searcher"], r["seed"])),
     }
-    name = "nb201_tabular_smoke" if args.smoke else "nb201_tabular"
     return write_result(name, payload, args.out, argv)
 
 

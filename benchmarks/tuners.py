@@ -89,7 +89,7 @@ class StrategyTuner:
 def plugin_tuner_class(name: str) -> type | None:
     """The ``nni_plugins`` tuner class for ``supernas-<kind>``, or ``None`` if not importable."""
     try:
-        module = importlib.import_module("nni_plugins")
+        module = importlib.import_module("nni_plugins.tuner")
     except ImportError:
         return None
     find = getattr(module, "tuner_for", None)
@@ -97,11 +97,13 @@ def plugin_tuner_class(name: str) -> type | None:
 
 
 def _supernas(name: str) -> TunerFactory:
-    def make(seed: int) -> Any:
+    def make(seed: int, state_dir: str | None = None) -> Any:
+        """``state_dir``: where the plugin tuner persists its state after every event (as under
+        ``nnictl``, which sets a checkpoint directory); ``None`` keeps it in memory only."""
         strategy, settings = SUPERNAS_STRATEGIES[name]
         cls = plugin_tuner_class(name)
         if cls is not None:
-            return cls(strategy=strategy, seed=seed, **settings)
+            return cls(strategy=strategy, seed=seed, state_dir=state_dir, **settings)
         return StrategyTuner(strategy, seed, **settings)
 
     return make

@@ -1,0 +1,204 @@
+"""Benchmark 2: one-shot search on the NAS-Bench-201 space with real CIFAR-10 (reduced CPU budget).
+
+Set-up (BENCHMARK-PROTOCOLS.md, "one-shot, reduced CPU budget"): NB201 skeleton with ``--C`` 16
+stem channels and ``--N`` 1 cell per stage, cells sharing one architecture; a stratified 10,000
+image subset of CIFAR-10 train split 5,000 (weights) / 5,000 (architecture), CIFAR mean/std,
+random horizontal flips; batch 64, 10 epochs; weights SGD 0.025 cosine to 0.001, momentum 0.9,
+weight decay 3e-4; architecture Adam 3e-4 (0.5, 0.999), weight decay 1e-3; 2 threads.
+Each step is one architecture step (validation batch) then one weight step (training batch).
+
+Algorithms (``ALGOS``; supernas ones are created by registry name from ``supernas.oneshot``):
+``darts`` (T = 1, first order), ``darts-t`` (first order, constant temperature 0.2, the
+project's BATS default), ``enas`` (one-shot ENAS), ``spos`` (uniform single-path sampling), and
+``nni-darts`` (NNI 3.0's DARTS on NNI's NasBench201 space, see ``benchmarks/nni_nb201.py``).
+The final cell is ``select(validation batches)`` (derive for DARTS; best-of-N sampled for ENAS;
+the algorithm's own rule for SPOS), looked up in the 200-epoch table.
+
+    .venv/bin/python benchmarks/oneshot_nb201.py --algos darts --seeds 0     # ~20 min per run
+    .venv/bin/python benchmarks/oneshot_nb201.py --smoke                     # seconds
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import SHARED, mean_std, write_result  # noqa: E402
+from benchmarks.nb201_tables import cell_string, load_tables  # noqa: E402
+
+ALGOS: dict[str, tuple[str, dict[str, Any]]] = {
+    "darts": ("darts", {"temperature": 1.0, "order": 1}),
+    "darts-t": ("darts", {"temperature": 0.2, "order": 1}),
+    "enas": ("enas", {}),
+    "spos": ("spos", {}),
+    "nni-darts": ("nni", {}),
+}
+PAPER = {"DARTS-V1/V2, ENAS (full budget)": 54.30, "GDAS (full budget)": 93.51, "optimal": 94.37}
+
+
+def split_data(per_class: int, seed: int, shared: Path) -> tuple[Any, Any]:
+    """Stratified subset (``per_class`` per class), halved per class into (weights, arch) sets."""
+    import torch
+
+    from benchmarks.cifar import load_subset
+
+    x, y = load_subset("train", per_class, seed=seed, shared=shared)
+    first = torch.zeros(len(y), dtype=torch.bool)
+    for label in range(10):
+        idx = (y == label).nonzero().flatten()
+        first[idx[: len(idx) // 2]] = True
+    return (x[first], y[first]), (x[~first], y[~first])
+
+
+class SupernasRunner:
+    """A registered supernas one-shot algorithm on the ``nb201`` space (DARTS-style, no affine BN)."""
+
+    def __init__(self, name: str, settings: dict[str, Any], C: int, N: int, seed: int) -> None:
+        from supernas.oneshot import ALGORITHMS
+        from supernas.spaces import create_space
+
+        self.space = create_space("nb201", C=C, N=N, affine=False)
+        self.algo = ALGORITHMS.create(name, space=self.space, seed=seed, **settings)
+        self.opts = self.algo.configure_optimizers()
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        self.algo.on_epoch_start(epoch, max_epochs)
+
+    def step(self, train: Any, val: Any) -> None:
+        self.space.train()
+        self.algo.arch_step(val, self.opts)
+        self.algo.weight_step(train, self.opts)
+
+    def final(self, val_batches: list[Any]) -> dict[str, str]:
+        return dict(self.algo.select(val_batches))
+
+    def max_prob(self) -> float | None:
+        summary = self.algo.arch_summary()
+        return max(max(p.values()) for p in summary.values()) if summary else None
+
+
+class NniRunner:
+    """NNI 3.0 DARTS on NNI's own NasBench201 space."""
+
+    def __init__(self, C: int, N: int, seed: int) -> None:
+        import torch
+
+        from benchmarks.nni_nb201 import NniDarts
+
+        torch.manual_seed(seed)
+        self.nni = NniDarts(C, N)
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        self.nni.on_epoch_start(epoch, max_epochs)
+
+    def step(self, train: Any, val: Any) -> None:
+        self.nni.model.train()
+        self.nni.arch_step(val)
+        self.nni.weight_step(train)
+
+    def final(self, val_batches: list[Any]) -> dict[str, str]:
+        return self.nni.derive()
+
+    def max_prob(self) -> float:
+        return self.nni.max_prob()
+
+
+def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """One search; returns the derived cell, its table accuracy and timings."""
+    import torch
+
+    from benchmarks.cifar import batches
+
+    torch.manual_seed(seed)
+    name, settings = ALGOS[algo]
+    runner = NniRunner(args.C, args.N, seed) if name == "nni" else \
+        SupernasRunner(name, settings, args.C, args.N, seed)
+    (xt, yt), (xv, yv) = data
+    steps, start = [], time.perf_counter()
+    for epoch in range(args.epochs):
+        runner.on_epoch_start(epoch, args.epochs)
+        pairs = zip(batches(xt, yt, args.batch, seed * 1000 + epoch),
+                    batches(xv, yv, args.batch, seed * 1000 + epoch + 500))
+        for i, (tb, vb) in enumerate(pairs):
+            if args.max_steps and i >= args.max_steps:
+                break
+            t0 = time.perf_counter()
+            runner.step(tb, vb)
+            steps.append((time.perf_counter() - t0) * 1e3)
+    val_batches = batches(xv, yv, args.batch, seed + 777, flip=False)[: args.select_batches]
+    cell = runner.final(val_batches)
+    return {"algo": algo, "seed": seed, "cell": cell_string(cell),
+            "skip_connections": sum(op == "skip_connect" for op in cell.values()),
+            "median_step_ms": statistics.median(steps), "steps": len(steps),
+            "total_minutes": (time.perf_counter() - start) / 60, "max_op_prob": runner.max_prob()}
+
+
+def summarise(runs: list[dict[str, Any]], algos: Sequence[str]) -> dict[str, Any]:
+    """Per algorithm: mean/std of the 200-epoch accuracy, skips, step time over seeds."""
+    out = {}
+    for a in algos:
+        mine = [r for r in runs if r["algo"] == a and "test200" in r]
+        if mine:
+            out[a] = {"seeds": len(mine), "test200": mean_std([r["test200"] for r in mine]),
+                      "skip_connections": mean_std([r["skip_connections"] for r in mine]),
+                      "median_step_ms": statistics.median(r["median_step_ms"] for r in mine),
+                      "total_minutes": mean_std([r["total_minutes"] for r in mine])}
+    return out
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--C", type=int, default=16)
+    p.add_argument("--N", type=int, default=1)
+    p.add_argument("--images", type=int, default=10_000, help="stratified subset size")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--max-steps", type=int, default=0, help="cap steps per epoch (0: none)")
+    p.add_argument("--select-batches", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--shared", type=Path, default=SHARED)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--tag", default="", help="suffix of the results file (one file per run)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    import torch
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.smoke:
+        args.C, args.images, args.batch, args.epochs, args.max_steps = 4, 80, 8, 1, 2
+        args.select_batches, args.seeds = 2, args.seeds[:1]
+    torch.set_num_threads(args.threads)
+    data = split_data(args.images // 10, seed=0, shared=args.shared)
+    table = load_tables(args.shared)
+    runs = []
+    for algo in args.algos:
+        for seed in args.seeds:
+            try:
+                run = search(algo, seed, data, args)
+                run["test200"] = table.test200[run["cell"]]
+            except Exception as exc:  # noqa: BLE001 - one broken algorithm must not sink the rest
+                run = {"algo": algo, "seed": seed, "error": f"{type(exc).__name__}: {exc}"}
+            runs.append(run)
+            print(run, flush=True)
+    payload = {"smoke": args.smoke, "setup": {k: getattr(args, k) for k in (
+        "C", "N", "images", "batch", "epochs", "max_steps", "select_batches", "threads")},
+        "algorithms": {a: {"registry": ALGOS[a][0], "settings": ALGOS[a][1]} for a in args.algos},
+        "results": summarise(runs, args.algos), "runs": runs, "paper": PAPER}
+    name = "oneshot_nb201_smoke" if args.smoke else "oneshot_nb201" + (f"_{args.tag}" if args.tag else "")
+    return write_result(name, payload, args.out, argv)
+
+
+if __name__ == "__main__":
+    print(main())

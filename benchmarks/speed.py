@@ -1,0 +1,152 @@
+"""Benchmark 4: time per supernet training step and peak memory on the DARTS cell space.
+
+Every configuration runs in a fresh subprocess (``--worker NAME``) so that its peak resident
+memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``; tracemalloc does not see torch's
+allocator) is its own; ``peak_rss_mib - rss_before_model_mib`` isolates model + activations.
+A step is what one iteration of the search loop does, forward + backward + update:
+
+* ``supernas-darts-1st`` / ``-2nd``: ``DartsSearch.arch_step`` then ``weight_step`` (space
+  ``darts``; 8 ops incl. ``none`` per edge, 14 edges per cell).
+* ``nni-darts``: NNI 3.0's DARTS on its own DARTS space (``nni.nas.hub.pytorch.DARTS``, 7 ops,
+  ``none`` implicit), turned into NNI's differentiable supernet by
+  ``nni.nas.strategy.DARTS().mutate_model``; the two phases of ``DartsLightningModule
+  .training_step`` (architecture step on a validation batch, weight step on a training batch,
+  same optimisers and clipping as supernas) in plain torch, i.e. *without* Lightning's loop
+  overhead, which favours NNI.
+* ``supernas-enas`` (when registered) / ``supernas-spos``: one shared-weight step of a sampled
+  child inside the supernet (``weight_step``; ENAS's controller step is timed apart).
+* ``child-alone``: the same kind of sampled child (uniform over the space), frozen
+  (``supernas.freeze``) and trained alone: the lower bound for sampling overhead.
+
+Median over ``--steps`` steps after ``--warmup`` steps; ratios come from the one run.
+
+    .venv/bin/python benchmarks/speed.py                 # C=16, 5 cells, batch 32
+    .venv/bin/python benchmarks/speed.py --smoke         # C=4, 3 cells, batch 4, 2 steps
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import REPO, write_result  # noqa: E402
+
+CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "nni-darts", "supernas-enas",
+           "supernas-spos", "child-alone")
+GOALS = {"darts_vs_nni": 0.7, "enas_vs_child": 1.15}  # project goals (issue 6)
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def time_steps(step: Callable[[int], Any], warmup: int, steps: int) -> list[float]:
+    """Milliseconds of ``step(i)`` for ``steps`` calls after ``warmup`` untimed calls."""
+    for i in range(warmup):
+        step(i)
+    out = []
+    for i in range(warmup, warmup + steps):
+        start = time.perf_counter()
+        step(i)
+        out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def make_batches(n: int, batch: int, seed: int) -> list[tuple[Any, Any]]:
+    """``n`` random CIFAR-shaped batches (x: [batch, 3, 32, 32], y: [batch])."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(batch, 3, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g))
+            for _ in range(n)]
+
+
+def worker(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Build configuration ``name``, time its steps, report times and peak memory."""
+    import torch
+
+    from benchmarks.speed_configs import build
+
+    torch.set_num_threads(settings["threads"])
+    torch.manual_seed(settings["seed"])
+    before = rss_mib()
+    step, info = build(name, settings)
+    warmup = max(settings["warmup"], settings["n_children"]) if name == "child-alone" \
+        else settings["warmup"]
+    times = time_steps(step, warmup, settings["steps"])
+    peak = rss_mib()
+    return {"config": name, "median_ms": statistics.median(times), "times_ms": times,
+            "peak_rss_mib": peak, "rss_before_model_mib": before, "info": info}
+
+
+def run_config(name: str, settings: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``worker(name)`` in a fresh interpreter; a failure is recorded, not raised."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name,
+           "--settings", json.dumps(settings)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return {"config": name, "error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"config": name, "error": (proc.stderr or proc.stdout).strip()[-1500:]}
+    return json.loads(lines[-1])
+
+
+def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """Step-time ratios against the goals' references (None when a side is missing)."""
+    def r(a: str, b: str) -> float | None:
+        ok = all("median_ms" in results.get(k, {}) for k in (a, b))
+        return results[a]["median_ms"] / results[b]["median_ms"] if ok else None
+
+    return {"darts_1st_vs_nni": r("supernas-darts-1st", "nni-darts"),
+            "darts_2nd_vs_nni": r("supernas-darts-2nd", "nni-darts"),
+            "enas_vs_child": r("supernas-enas", "child-alone"),
+            "spos_vs_child": r("supernas-spos", "child-alone")}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+    p.add_argument("--channels", type=int, default=16)
+    p.add_argument("--cells", type=int, default=5)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per configuration")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--settings", default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> Path | None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, json.loads(args.settings))))
+        return None
+    if args.smoke:
+        args.channels, args.cells, args.batch, args.warmup, args.steps = 4, 3, 4, 1, 2
+    settings = {"channels": args.channels, "cells": args.cells, "batch": args.batch, "seed": 0,
+                "warmup": args.warmup, "steps": args.steps, "threads": args.threads,
+                "n_children": args.steps}
+    results = {name: run_config(name, settings, args.timeout) for name in args.configs}
+    payload = {"smoke": args.smoke, "settings": settings, "results": results,
+               "ratios": ratios(results), "goals": GOALS}
+    return write_result("speed_smoke" if args.smoke else "speed", payload, args.out, argv)
+
+
+if __name__ == "__main__":
+    print(main())

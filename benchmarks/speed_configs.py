@@ -1,0 +1,130 @@
+"""The step functions timed by ``benchmarks/speed.py``, one builder per configuration.
+
+Each builder takes the settings (``channels``, ``cells``, ``batch``, ``seed``) and returns
+``(step(i), info)``: ``step`` runs one full training step on batch ``i`` (forward, backward,
+update) and ``info`` describes what was built. Builders import their libraries lazily so a
+worker process only pays for what it runs.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from benchmarks.speed import make_batches
+
+Step = Callable[[int], Any]
+SGD = dict(lr=0.025, momentum=0.9, weight_decay=3e-4)  # DARTS weight optimiser (arXiv 1806.09055)
+ADAM = dict(lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)  # DARTS architecture optimiser
+CLIP = 5.0  # DARTS gradient norm clip
+
+
+def _space(s: dict[str, Any]) -> nn.Module:
+    from supernas.spaces import create_space
+
+    return create_space("darts", cells=s["cells"], channels=s["channels"])
+
+
+def _n_params(params: Any) -> int:
+    return sum(p.numel() for p in params)
+
+
+def supernas_darts(s: dict[str, Any], order: int) -> tuple[Step, dict[str, Any]]:
+    from supernas.oneshot import ALGORITHMS
+
+    space = _space(s)
+    algo = ALGORITHMS.create("darts", space=space, order=order, seed=s["seed"])
+    opts = algo.configure_optimizers()
+    train, val = make_batches(8, s["batch"], 1), make_batches(8, s["batch"], 2)
+
+    def step(i: int) -> None:
+        algo.arch_step(val[i % 8], opts, train_batch=train[i % 8])
+        algo.weight_step(train[i % 8], opts)
+
+    return step, {"weights": _n_params(algo.weight_parameters()),
+                  "arch": _n_params(algo.arch_parameters())}
+
+
+def nni_darts(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
+    import warnings
+
+    from nni.nas.hub.pytorch import DARTS as NniDartsSpace
+    from nni.nas.strategy import DARTS as NniDarts
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    strategy = NniDarts()
+    model = strategy.mutate_model(NniDartsSpace(width=s["channels"], num_cells=s["cells"]))
+    arch = list(strategy._arch_parameters.values())  # the alphas NNI created for the supernet
+    arch_ids = {id(p) for p in arch}
+    weights = [p for p in model.parameters() if id(p) not in arch_ids]
+    w_opt, a_opt = torch.optim.SGD(weights, **SGD), torch.optim.Adam(arch, **ADAM)
+    train, val = make_batches(8, s["batch"], 1), make_batches(8, s["batch"], 2)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(i: int) -> None:  # DartsLightningModule.training_step, phases 1 and 2
+        a_opt.zero_grad()
+        loss_fn(model(val[i % 8][0]), val[i % 8][1]).backward()
+        a_opt.step()
+        w_opt.zero_grad()
+        loss_fn(model(train[i % 8][0]), train[i % 8][1]).backward()
+        nn.utils.clip_grad_norm_(weights, CLIP)
+        w_opt.step()
+
+    return step, {"weights": _n_params(weights), "arch": _n_params(arch)}
+
+
+def sampled_oneshot(s: dict[str, Any], name: str) -> tuple[Step, dict[str, Any]]:
+    """ENAS / SPOS shared-weight step: ``weight_step`` of registered algorithm ``name``."""
+    from supernas.oneshot import ALGORITHMS
+
+    space = _space(s)
+    algo = ALGORITHMS.create(name, space=space, seed=s["seed"])
+    opts = algo.configure_optimizers()
+    train = make_batches(8, s["batch"], 1)
+
+    def step(i: int) -> None:
+        algo.weight_step(train[i % 8], opts)
+
+    return step, {"weights": _n_params(space.parameters()), "algorithm": name}
+
+
+def child_alone(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
+    """A fresh uniformly sampled child per step, frozen, trained alone with SGD (build untimed)."""
+    from supernas.freeze import freeze
+    from supernas.mutator import sample_uniform
+    from supernas.space import decisions
+
+    space = _space(s)
+    rng = random.Random(s["seed"])
+    children = [freeze(space, sample_uniform(decisions(space), rng)) for _ in range(s["n_children"])]
+    opts = [torch.optim.SGD(c.parameters(), **SGD) for c in children]
+    train = make_batches(8, s["batch"], 1)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(i: int) -> None:
+        child, opt = children[i % len(children)], opts[i % len(children)]
+        opt.zero_grad()
+        loss_fn(child(train[i % 8][0]), train[i % 8][1]).backward()
+        nn.utils.clip_grad_norm_(child.parameters(), CLIP)
+        opt.step()
+
+    return step, {"children": len(children),
+                  "mean_child_params": sum(_n_params(c.parameters()) for c in children) / len(children)}
+
+
+def build(name: str, s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
+    """The step function for configuration ``name`` (see ``benchmarks.speed.CONFIGS``)."""
+    if name == "supernas-darts-1st":
+        return supernas_darts(s, 1)
+    if name == "supernas-darts-2nd":
+        return supernas_darts(s, 2)
+    if name == "nni-darts":
+        return nni_darts(s)
+    if name in ("supernas-enas", "supernas-spos"):
+        return sampled_oneshot(s, name.split("-", 1)[1])
+    if name == "child-alone":
+        return child_alone(s)
+    raise ValueError(f"config={name!r} is not allowed; allowed: supernas-darts-1st, "
+                     "supernas-darts-2nd, nni-darts, supernas-enas, supernas-spos, child-alone")
