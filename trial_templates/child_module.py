@@ -60,7 +60,7 @@ class ChildModule(pl.LightningModule):
         x, y = batch
         logits = self.model(x)
         loss = F.cross_entropy(logits, y)
-        check_finite({"loss": float(loss)}, "training", self.current_epoch, batch_idx)
+        check_finite({"loss": float(loss.detach())}, "training", self.current_epoch, batch_idx)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
         self.log("train_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True, batch_size=len(y))
         return loss

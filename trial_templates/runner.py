@@ -14,6 +14,7 @@ from supernas.architecture import Architecture
 from trial_templates.artifacts import ArchitectureArtifacts, draw_architecture
 from trial_templates.checkpoint import EpochCheckpoint, resume_path
 from trial_templates.config import RunConfig, SearchConfig, save_config
+from trial_templates.seeding import reseed
 from trial_templates.reporting import Reporter, choose_reporters
 from trial_templates.setup import build_algorithm, build_datamodule, build_space, resolve_space
 from trial_templates.supernet_module import SupernetModule
@@ -55,6 +56,7 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     """The whole ``supernas search``; returns the final architecture and metrics."""
     cfg.check()
     out = Path(cfg.output)
+    reseed(cfg.seed, -1)  # supernet initialisation depends on the seed only
     dm = build_datamodule(cfg, "search", cfg.arch_fraction)
     space_name, space_args = resolve_space(cfg)
     space = build_space(space_name, space_args, dm)
@@ -65,7 +67,6 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     reporters = choose_reporters(cfg.report, cfg.metric_names)
     callbacks = [*reporters, ArchitectureArtifacts(out, cfg.plots), EpochCheckpoint(out / "checkpoints")]
     trainer = build_trainer(cfg, callbacks, out, cfg.epochs if algo.needs_training else 0)
-    pl.seed_everything(cfg.seed, verbose=False)
     if algo.needs_training and cfg.epochs > 0:
         fit(trainer, module, dm, out / "checkpoints")
     module.to(trainer.strategy.root_device)

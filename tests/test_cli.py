@@ -1,0 +1,84 @@
+"""The ``supernas`` CLI: errors before training, spaces listing, train + export round trip."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from supernas.architecture import Architecture
+from trial_templates.archsource import find_architecture, parse_architecture_text
+from trial_templates.cli import EXTENSIONS, SUBCOMMANDS, build_parser, main
+
+
+def _err(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["search", "--algorithm", "nope"], "unknown one-shot algorithm 'nope'"),
+    (["search", "--algorithm", "darts", "--set", "temperature=-1"], "temperature=-1"),
+    (["search", "--algorithm", "bats", "--space", "nb201"], "bats cannot drive space 'nb201'"),
+    (["search", "--data", "cifar10", "--data-dir", "/no/such/dir"], "data_dir='/no/such/dir' does not exist"),
+    (["search", "--space", "nb201", "--data", "mnist1d"], "cannot take data='mnist1d'"),
+    (["search", "--space-arg", "bogus"], "space-arg='bogus'"),
+    (["train", "--architecture", "/no/file.json"], "/no/file.json"),
+])
+def test_bad_settings_stop_before_training(argv: list[str], expected: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    err = _err(capsys, [*argv, "--output", str(tmp_path / "o"), "--no-progress", "--accelerator", "cpu"])
+    assert expected in err
+    assert not (tmp_path / "o" / "checkpoints").exists()
+
+
+def test_subcommand_registry_and_extensions() -> None:
+    assert {"search", "train", "export", "spaces"} <= set(SUBCOMMANDS)
+    assert "nni_plugins.cli" in EXTENSIONS
+    args = build_parser().parse_args(["search"])
+    assert args.algorithm == "darts" and args.data == "digits"
+
+
+def test_spaces_lists_registered_spaces(capsys: pytest.CaptureFixture) -> None:
+    assert main(["spaces"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp: 6 architectures" in out and "nb201: 15625 architectures" in out
+
+
+def test_architecture_text_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    arch = Architecture({"hidden": "h10", "activation": "relu"}, "mlp", {"in_features": 64})
+    text = arch.to_json(indent=None)
+    b64 = "b64:" + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    assert parse_architecture_text(b64) == json.loads(text)
+    assert parse_architecture_text("e0=nor_conv_3x3,normal/n2=0+1") == {"e0": "nor_conv_3x3", "normal/n2": [0, 1]}
+    env = {"SUPERNAS_ARCHITECTURE": "hidden=h20,activation=sigmoid"}
+    found = find_architecture(None, None, "mlp", {}, env=env)
+    assert found.space == "mlp" and found.choices == {"hidden": "h20", "activation": "sigmoid"}
+
+
+def test_train_then_export_torchscript_matches(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "child"
+    argv = ["train", "--architecture-json", "hidden=h20,activation=relu", "--space", "mlp",
+            "--data", "synthetic", "--subset", "64", "--epochs", "1", "--batch-size", "32",
+            "--output", str(out), "--no-progress", "--accelerator", "cpu", "--report", "none"]
+    assert main(argv) == 0
+    assert (out / "config.yaml").is_file() and (out / "architecture.json").is_file()
+    ts = tmp_path / "child.ts"
+    assert main(["export", "--checkpoint", str(out / "model.pt"), "--format", "torchscript",
+                 "--output", str(ts)]) == 0
+    from trial_templates.export import load_child
+
+    model, shape = load_child(str(out / "model.pt"), None, None)
+    x = torch.randn(5, *shape)
+    assert torch.allclose(torch.jit.load(str(ts))(x), model(x), atol=1e-6)
+    err = _err(capsys, ["export", "--checkpoint", str(out / "model.pt"), "--format", "onnx",
+                        "--output", str(tmp_path / "m.onnx")]) if _no_onnx() else ""
+    assert not _no_onnx() or "needs the 'onnx' package" in err
+
+
+def _no_onnx() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is None

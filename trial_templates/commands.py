@@ -1,0 +1,146 @@
+"""The built-in subcommands: ``search``, ``train``, ``export``, ``spaces`` (see README.md)."""
+from __future__ import annotations
+
+import argparse
+import inspect
+from typing import Any
+
+import torch
+
+from trial_templates.cli import subcommand
+from trial_templates.config import REPORTS, RunConfig, SearchConfig, TrainConfig, parse_pairs
+from trial_templates.reporting import parse_metric_names
+
+ALGORITHM_NAMES = ("enas", "darts", "bats", "spos", "random", "zero-shot")
+DATA_NAMES = ("digits", "cifar10", "synthetic", "mnist1d")
+
+
+def _common(p: argparse.ArgumentParser, epochs: int) -> None:
+    p.add_argument("--data", default="digits", help=f"one of {', '.join(DATA_NAMES)} (default digits)")
+    p.add_argument("--data-dir", default=None, help="directory of the data (cifar10)")
+    p.add_argument("--subset", type=int, default=None, help="stratified subset of training examples")
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", default=None, help="output directory (default supernas-<command>)")
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu, auto ... (Lightning)")
+    p.add_argument("--devices", default="auto", help="number or list of devices (Lightning)")
+    p.add_argument("--strategy", default="auto", help="auto, ddp ... (Lightning)")
+    p.add_argument("--precision", default=None, help="32-true, bf16-mixed, 16-mixed ... (Lightning)")
+    p.add_argument("--report", default="auto", choices=REPORTS)
+    p.add_argument("--metric-name", action="append", default=[], metavar="INTERNAL=NAME",
+                   help="Katib metric name, e.g. val_acc=Validation-Accuracy (repeatable)")
+    p.add_argument("--num-workers", type=int, default=0)
+    p.add_argument("--limit-batches", type=int, default=None, help="training batches per epoch cap")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-plots", action="store_true", help="no PNG plots")
+
+
+def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    return dict(data=args.data, data_dir=args.data_dir, subset=args.subset, batch_size=args.batch_size,
+                epochs=args.epochs, seed=args.seed, output=args.output or f"supernas-{command}",
+                accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
+                precision=args.precision, report=args.report,
+                metric_names=parse_metric_names(args.metric_name), num_workers=args.num_workers,
+                progress=not args.no_progress, plots=not args.no_plots, limit_batches=args.limit_batches)
+
+
+@subcommand("search")
+def add_search(sub: Any) -> None:
+    p = sub.add_parser("search", help="one-shot architecture search (Lightning)")
+    p.add_argument("--algorithm", default="darts", help=f"one of {', '.join(ALGORITHM_NAMES)}")
+    p.add_argument("--space", default=None, help="registered space (default depends on the algorithm)")
+    p.add_argument("--space-arg", action="append", default=[], metavar="K=V")
+    p.add_argument("--set", action="append", default=[], metavar="K=V", help="algorithm setting")
+    p.add_argument("--arch-fraction", type=float, default=0.5,
+                   help="fraction of the training data held out for the architecture phase")
+    p.add_argument("--lr-schedule", default="algorithm", choices=("algorithm", "cosine"))
+    _common(p, epochs=10)
+    p.set_defaults(func=cmd_search)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from trial_templates.runner import run_search
+
+    cfg = SearchConfig(**_run_fields(args, "search"), algorithm=args.algorithm, space=args.space,
+                       space_args=parse_pairs(args.space_arg, "space-arg"),
+                       settings=parse_pairs(args.set, "set"), arch_fraction=args.arch_fraction,
+                       lr_schedule=args.lr_schedule)
+    run_search(cfg)
+    return 0
+
+
+@subcommand("train")
+def add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a fixed architecture (retraining, BATS two stages)")
+    p.add_argument("--architecture", default=None, help="architecture JSON file, or 'nni'")
+    p.add_argument("--architecture-json", default=None, help="architecture text (see README)")
+    p.add_argument("--space", default=None, help="space of flat choices")
+    p.add_argument("--space-arg", action="append", default=[], metavar="K=V")
+    p.add_argument("--lr", type=float, default=0.025)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=3e-4)
+    p.add_argument("--grad-clip", type=float, default=5.0)
+    p.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
+    p.add_argument("--bats-stages", action="store_true", help="BATS two-stage evaluation")
+    p.add_argument("--stage-set", action="append", default=[], metavar="K=V",
+                   help="two_stage_plan setting, e.g. stage2_epochs=5")
+    _common(p, epochs=20)
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trial_templates.archsource import find_architecture
+    from trial_templates.train_runner import run_train
+
+    space_args = parse_pairs(args.space_arg, "space-arg")
+    arch = find_architecture(args.architecture, args.architecture_json, args.space, space_args)
+    cfg = TrainConfig(**_run_fields(args, "train"), architecture=arch.to_dict(), space_args=space_args,
+                      lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                      grad_clip=args.grad_clip, optimizer=args.optimizer, bats_stages=args.bats_stages,
+                      stage_settings=parse_pairs(args.stage_set, "stage-set"))
+    run_train(cfg)
+    return 0
+
+
+@subcommand("export")
+def add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="export a trained child to TorchScript or ONNX")
+    p.add_argument("--checkpoint", default=None, help="model.pt written by `supernas train`")
+    p.add_argument("--architecture", default=None, help="architecture JSON (fresh weights)")
+    p.add_argument("--format", default="torchscript", choices=("torchscript", "onnx"))
+    p.add_argument("--input-shape", default=None, help="C,H,W of one input (default: from checkpoint)")
+    p.add_argument("--output", required=True, help="file to write")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from trial_templates.export import export, load_child
+
+    shape = [int(v) for v in args.input_shape.split(",")] if args.input_shape else None
+    model, input_shape = load_child(args.checkpoint, args.architecture, shape)
+    path = export(model, input_shape, args.format, args.output)
+    print(f"saved {path}")
+    return 0
+
+
+@subcommand("spaces")
+def add_spaces(sub: Any) -> None:
+    p = sub.add_parser("spaces", help="list the registered search spaces and their arguments")
+    p.set_defaults(func=cmd_spaces)
+
+
+def cmd_spaces(args: argparse.Namespace) -> int:
+    from supernas.space import space_size
+    from supernas.spaces import SPACES, create_space
+
+    for name in SPACES.names():
+        params = inspect.signature(SPACES.get(name)).parameters.values()
+        arg_text = ", ".join(f"{p.name}={p.default!r}" for p in params)
+        with torch.device("meta"):
+            size = space_size(create_space(name))
+        print(f"{name}: {size} architectures\n    args: {arg_text}")
+    return 0
+
+
+__all__ = ["RunConfig"]

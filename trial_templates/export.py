@@ -1,0 +1,60 @@
+"""``supernas export``: a trained child (``model.pt`` from ``supernas train``) or an architecture
+(fresh weights) to TorchScript (``torch.jit.trace``) or ONNX (only when ``onnx`` is installed)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from supernas.architecture import Architecture
+from supernas.errors import ConfigError, bad_value
+
+FORMATS = ("torchscript", "onnx")
+
+
+def load_child(checkpoint: str | None, architecture: str | None,
+               input_shape: Sequence[int] | None) -> tuple[nn.Module, tuple[int, ...]]:
+    """The child network (eval mode) and the shape of one input."""
+    if checkpoint:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise ConfigError(f"checkpoint={checkpoint!r} does not exist; allowed: a model.pt "
+                              "written by `supernas train`")
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model = Architecture.from_dict(saved["architecture"]).build()
+        if saved.get("binary_mode"):
+            from supernas.binarize import set_binary_mode
+
+            set_binary_mode(model, saved["binary_mode"])
+        model.load_state_dict(saved["state_dict"])
+        shape = tuple(input_shape or saved["input_shape"])
+    elif architecture:
+        model = Architecture.load(architecture).build()
+        if not input_shape:
+            raise bad_value("input_shape", None, "C,H,W of one input, e.g. 3,32,32 (needed with --architecture)")
+        shape = tuple(input_shape)
+    else:
+        raise bad_value("checkpoint", None, "--checkpoint model.pt or --architecture FILE")
+    return model.eval(), shape
+
+
+def export(model: nn.Module, input_shape: Sequence[int], fmt: str, path: str | Path) -> Path:
+    """Write ``model`` in ``fmt``; returns the file."""
+    if fmt not in FORMATS:
+        raise bad_value("format", fmt, ", ".join(FORMATS))
+    example = torch.zeros(1, *input_shape)  # [1, *input_shape]
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "torchscript":
+        with torch.no_grad():
+            torch.jit.trace(model, example).save(str(out))
+        return out
+    if importlib.util.find_spec("onnx") is None:
+        raise ConfigError("format='onnx' needs the 'onnx' package, which is not installed; "
+                          "allowed: pip install onnx, or --format torchscript")
+    torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return out

@@ -1,0 +1,97 @@
+"""``supernas train``: retrain a fixed architecture with ``ChildModule``, or run BATS's two-stage
+evaluation (``supernas.two_stage``: stage 1 binary activations + real weights from scratch,
+stage 2 binary weights initialised from stage 1), each stage checkpointed and resumable."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from supernas.architecture import Architecture
+from supernas.errors import bad_value
+from supernas.spaces import SPACES
+from supernas.two_stage import StageSettings, run_two_stage, two_stage_plan
+from trial_templates.checkpoint import EpochCheckpoint
+from trial_templates.child_module import ChildModule
+from trial_templates.config import TrainConfig, save_config
+from trial_templates.reporting import choose_reporters
+from trial_templates.runner import build_trainer, finish, fit
+from trial_templates.seeding import reseed
+from trial_templates.setup import build_datamodule, check_forward, data_args
+
+MODEL_FILE = "model.pt"
+
+
+def child_architecture(cfg: TrainConfig, dm: Any) -> Architecture:
+    """The configured architecture; space arguments not given are filled from the data."""
+    arch = Architecture.from_dict(cfg.architecture)
+    if not arch.space:
+        raise bad_value("architecture.space", None, "a registered space name")
+    arch.space_args = data_args(SPACES.get(arch.space), {**arch.space_args, **cfg.space_args}, dm)
+    return arch
+
+
+def run_train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train the child (or both BATS stages); save ``model.pt`` for ``supernas export``."""
+    cfg.check()
+    out = Path(cfg.output)
+    reseed(cfg.seed, -1)  # child initialisation depends on the seed only
+    dm = build_datamodule(cfg, "train")
+    arch = child_architecture(cfg, dm)
+    model = arch.build()  # validates the architecture against its space
+    check_forward(model, str(arch.space), dm)
+    save_config(cfg, out / "config.yaml", {"command": "train"})
+    reporters = choose_reporters(cfg.report, cfg.metric_names)
+    if cfg.bats_stages:
+        model, metrics, trainer = _two_stage(cfg, arch, dm, reporters, out)
+    else:
+        module = ChildModule(model, cfg.lr, cfg.momentum, cfg.weight_decay, seed=cfg.seed,
+                             optimizer=cfg.optimizer)
+        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / "checkpoints")], out,
+                                cfg.epochs, cfg.grad_clip or None)
+        fit(trainer, module, dm, out / "checkpoints")
+        metrics = {"val_acc": _validate(trainer, module, dm)}
+    metrics["params"] = float(sum(p.numel() for p in model.parameters()))
+    save_model(model, arch, dm.input_shape, out / MODEL_FILE)
+    return finish(trainer, reporters, out, arch, metrics)
+
+
+def _validate(trainer: Any, module: ChildModule, dm: Any) -> float:
+    results = trainer.validate(module, datamodule=dm, verbose=False)
+    return float(results[0]["val_acc"])
+
+
+def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, out: Path) -> tuple:
+    settings = {"stage1_epochs": cfg.epochs, "stage2_epochs": cfg.epochs, **cfg.stage_settings}
+    plan = two_stage_plan(arch, **settings)
+    trainers: list[Any] = []
+
+    def train_stage(model: nn.Module, stage: StageSettings) -> None:
+        module = ChildModule(model, lr=stage.lr, weight_decay=stage.weight_decay, seed=cfg.seed,
+                             optimizer="adam")
+        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / stage.name)], out / stage.name,
+                                stage.epochs, cfg.grad_clip or None)
+        if stage.epochs > 0:
+            fit(trainer, module, dm, out / stage.name)
+        trainers.append(trainer)
+
+    result = run_two_stage(plan, train_stage, list(dm.val_dataloader()))
+    metrics = {"val_acc": result.stage2_accuracy, "stage1_val_acc": result.stage1_accuracy,
+               "stage2_val_acc": result.stage2_accuracy}
+    return result.stage2_model, metrics, trainers[-1]
+
+
+def save_model(model: nn.Module, arch: Architecture, input_shape: tuple[int, ...], path: Path) -> None:
+    """The trained child: architecture JSON, input shape and weights (``supernas export`` reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"architecture": arch.to_dict(), "input_shape": list(input_shape),
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "binary_mode": _binary_mode(model)}, path)
+
+
+def _binary_mode(model: nn.Module) -> str | None:
+    from supernas.binarize import binary_mode
+
+    return binary_mode(model)
