@@ -14,6 +14,7 @@ state, which is how platforms that only keep the trial history (NNI resume) reco
 """
 from __future__ import annotations
 
+import math
 import random
 from abc import ABC, abstractmethod
 from typing import Any, Mapping, Sequence
@@ -44,9 +45,9 @@ class Strategy(ABC):
         return [self._suggest_one() for _ in range(n)]
 
     def observe(self, choices: Mapping[str, Choice], reward: float | None) -> None:
-        """Record the result of ``choices``; ``None`` (or NaN) is a failed trial."""
+        """Record the result of ``choices``; ``None`` (or NaN, +-inf) is a failed trial."""
         arch = validate(choices, self.decisions)
-        if reward is not None and reward != reward:  # NaN
+        if reward is not None and not math.isfinite(reward):  # NaN or +-inf: a failure
             reward = None
         self.history.append((arch, reward))
         self._observe(arch, reward)
