@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -110,7 +111,7 @@ def run_train(args: argparse.Namespace, rest: Sequence[str]) -> int:
     shared = trial_dir / IN_FILE
     with child_from_supernet(shared) if shared.is_file() else contextlib.nullcontext():
         code = supernas_main(argv)
-    if code == 0:
+    if code == 0 and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 publishes
         publish_supernet(output / "model.pt", trial_dir)
     return code
 
