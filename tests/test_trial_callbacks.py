@@ -79,4 +79,4 @@ def test_cell_graph_for_input_choice_space() -> None:
     choices = sample_uniform(decisions(space), random.Random(0))
     graphs = cell_graphs(space, choices)
     assert graphs and all(len(edges) == 2 * 2 for _, edges in graphs.values())  # 2 inputs per node
-    assert all(e.label and e.label != "none" or True for _, edges in graphs.values() for e in edges)
+    assert all(e.label for _, edges in graphs.values() for e in edges)  # op names via depends_on
