@@ -15,7 +15,6 @@ from supernas.errors import ConfigError
 from supernas.space import Decision
 
 
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     """The controller runs tiny ops: one intra-op thread avoids OpenMP overhead on busy CPUs."""

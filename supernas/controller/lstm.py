@@ -25,8 +25,8 @@ temperature in the macro search; the micro search uses 5.0, tanh 1.1, op_tanh_re
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import torch
 from torch import nn

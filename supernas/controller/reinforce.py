@@ -15,7 +15,8 @@ reward (as NNI does), so early advantages are not all positive.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 

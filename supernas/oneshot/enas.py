@@ -26,7 +26,8 @@ overhead over training the sampled child alone is one controller pass (no gradie
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,8 +36,7 @@ from supernas.controller import EnasController, Reinforce
 from supernas.controller.jsonstate import generator_state_from_json, generator_state_to_json
 from supernas.errors import bad_value
 from supernas.mutator import SamplingMutator
-from supernas.oneshot.base import (Backward, Batch, OneShotAlgorithm, plain_backward,
-                                   register_algorithm)
+from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.space import Choice
 
 

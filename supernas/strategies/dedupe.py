@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from supernas.space import Choice, Decision
 

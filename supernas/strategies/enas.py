@@ -14,8 +14,13 @@ Multi-trial defaults differ from the one-shot ones because a trial budget is ~10
 * ``reward_norm="rank"``: the reward becomes its quantile among the rewards seen so far, so the
   learning rate works whatever the reward's scale (percent, fraction, loss) and late, tiny
   improvements still give a clear signal;
-* ``lr=0.05``, ``batch_size=5``, ``baseline_decay=0.9``: the controller must move within tens of
-  samples (tuned with ``benchmarks/nb201_strategy_quick.py``);
+* ``lr=0.05``, ``batch_size=10``, ``baseline_decay=0.9``: the controller must move within tens of
+  samples, not thousands (official one-shot values: lr 1e-3, 20 samples per update, decay 0.99).
+  Tuned with ``benchmarks/nb201_strategy_quick.py`` on NAS-Bench-201 (seeds 0-29, 100 trials;
+  batch 5/10/20, lr 0.02/0.05/0.1, decay 0.8-0.99, tanh 1.5/2.5, temperature, hidden 32/64 all
+  within about 0.1 point of each other; z-score normalisation was clearly worse, 93.66).
+  Held-out seeds 100-149: mean 94.11 +/- 0.25 (random 93.71, regularised evolution 94.04 in the same
+  run), against 93.85 for the NB201 paper's REINFORCE;
 * ``dedupe=True``: an architecture already suggested is not suggested again (a repeated trial
   on a tabular or deterministic benchmark gives no information); after ``50`` duplicate draws a
   one-decision mutation of the draw is used;
@@ -26,7 +31,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -50,7 +56,7 @@ class EnasStrategy(Strategy):
                  hidden_size: int = 64, tanh_constant: float | None = 1.5,
                  temperature: float = 1.0, skip_target: float = 0.4, lr: float = 0.05,
                  baseline_decay: float = 0.9, entropy_weight: float = 1e-4,
-                 skip_weight: float = 0.8, grad_clip: float | None = 5.0, batch_size: int = 5,
+                 skip_weight: float = 0.8, grad_clip: float | None = 5.0, batch_size: int = 10,
                  reward_norm: str = "rank", dedupe: bool = True,
                  failure_reward: float | str | None = "worst") -> None:
         super().__init__(space_decisions, seed)

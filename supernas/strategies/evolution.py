@@ -17,7 +17,8 @@ the same quarter of the population here).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from supernas.errors import bad_value
 from supernas.mutator import sample_uniform
@@ -51,13 +52,13 @@ class EvolutionStrategy(Strategy):
 
     def _suggest_one(self) -> Choices:
         seen = {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
-        random_draw = lambda: sample_uniform(self.decisions, self.rng)  # noqa: E731
+        random_draw = lambda: sample_uniform(self.decisions, self.rng)
         population = self.population()
         if len(population) < self.population_size:
             choices = self._maybe_fresh(random_draw, seen)
         else:
             parent = max(self.rng.sample(population, self.sample_size), key=lambda ar: ar[1])[0]
-            child = lambda: mutate_one(parent, self.decisions, self.rng)  # noqa: E731
+            child = lambda: mutate_one(parent, self.decisions, self.rng)
             choices = child()
             if self.dedupe and arch_key(choices) in seen:
                 choices = fresh(child, seen, DUPLICATE_TRIES) or self._maybe_fresh(random_draw, seen)

@@ -7,7 +7,8 @@ already suggested or observed, up to 100 times (then repeats are allowed: tiny s
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from supernas.mutator import sample_uniform
 from supernas.space import Choice, Decision
@@ -29,7 +30,7 @@ class RandomStrategy(Strategy):
         self.suggested: list[Choices] = []
 
     def _suggest_one(self) -> Choices:
-        draw = lambda: sample_uniform(self.decisions, self.rng)  # noqa: E731
+        draw = lambda: sample_uniform(self.decisions, self.rng)
         choices = draw()
         if self.dedupe:
             seen = {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
