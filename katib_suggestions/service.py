@@ -33,6 +33,7 @@ class SuggestionService(pb_grpc.SuggestionServicer):
             ALGORITHMS.get(name)  # fail at start on a typo
         self.instances: dict[tuple[str, str], KatibAlgorithm] = {}
         self.lock = threading.Lock()
+        self.unsaved: set[tuple[str, str]] = set()
 
     def ValidateAlgorithmSettings(self, request: pb.ValidateAlgorithmSettingsRequest,
                                   context: grpc.ServicerContext) -> pb.ValidateAlgorithmSettingsReply:
@@ -49,13 +50,25 @@ class SuggestionService(pb_grpc.SuggestionServicer):
             with self.lock:
                 algo, name = self._instance(request.experiment)
                 suggestions = algo.get_suggestions(request)
-                self.store.save(request.experiment.name, name, algo.state_dict())
+                self._save(request.experiment.name, name, algo)
         except SupernasError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         if len(suggestions) != request.current_request_number:  # a broken algorithm, never Katib
             context.abort(grpc.StatusCode.INTERNAL, f"{len(suggestions)} suggestions for "
                           f"current_request_number={request.current_request_number}")
         return pb.GetSuggestionsReply(parameter_assignments=[s.to_pb() for s in suggestions])
+
+    def _save(self, experiment: str, name: str, algo: KatibAlgorithm) -> None:
+        """Persist; without a writable volume (no ``resumePolicy: FromVolume`` and a read-only root
+        filesystem) keep going with in-memory state and say so once."""
+        try:
+            self.store.save(experiment, name, algo.state_dict())
+        except OSError as exc:
+            if (experiment, name) not in self.unsaved:
+                log.warning("experiment %s: cannot write state to %s (%s); state is in memory only "
+                            "and a restart loses it (use resumePolicy: FromVolume)",
+                            experiment, self.store.root, exc)
+            self.unsaved.add((experiment, name))
 
     def _algorithm_name(self, experiment: pb.Experiment) -> str:
         name = experiment.spec.algorithm.algorithm_name

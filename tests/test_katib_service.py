@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from katib_suggestions.experiment import trial_references
 from katib_suggestions.formats import decode, parse_flat_settings
 from katib_suggestions.server import HEALTH_SERVICE, build_server
+from katib_suggestions.state import StateStore
 from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
 EXAMPLES = ["enas-cpu", "enas-gpu", "darts-cpu", "darts-gpu"]
@@ -93,7 +94,7 @@ def test_enas_experiment_with_failures_and_repeats(channel: grpc.Channel, tmp_pa
     sim.finish(sim.running()[0], C.SUCCEEDED, "unavailable")
     for _ in range(3):
         check_reply(sim.call(1), 1, refs)
-    state = json.loads((tmp_path / "state/mini-enas/supernas-enas.json").read_text())
+    state = StateStore(tmp_path / "state").load("mini-enas", "enas")
     finished = [t for t in sim.order if sim.trials[t].status.condition != C.RUNNING]
     assert sorted(state["seen"]) == sorted(finished)
     assert len(state["strategy"]["history"]) == len(finished)  # each trial observed once
@@ -112,7 +113,7 @@ def test_enas_reward_goes_to_the_architecture_the_trial_ran(channel: grpc.Channe
     assert set(cfg["embedding"]) == {str(layer[0]) for layer in arcs[1]}
     sim.finish(names[1], C.SUCCEEDED, "0.75")
     sim.call(1)
-    state = json.loads((tmp_path / "state/mini-enas/supernas-enas.json").read_text())
+    state = StateStore(tmp_path / "state").load("mini-enas", "enas")
     (choices, reward), = state["strategy"]["history"]
     ops = [f"convolution:filter_size={k},num_filter=16" for k in (3, 5)] + [
         f"reduction:reduction_type={t},pool_size={p}" for t in ("max_pooling", "avg_pooling") for p in (2, 3)]
@@ -128,7 +129,7 @@ def test_minimize_objective_negates_reward(channel: grpc.Channel, tmp_path: Path
     sim.call(1)
     sim.finish(sim.order[0], C.SUCCEEDED, "0.25")
     sim.call(1)
-    state = json.loads((tmp_path / "state/mini-min/supernas-supernas-random.json").read_text())
+    state = StateStore(tmp_path / "state").load("mini-min", "supernas-random")
     assert state["seen"][sim.order[0]] == pytest.approx(-0.25)
 
 
@@ -182,3 +183,18 @@ def test_supernas_enas_shares_weights_through_trial_dirs(channel: grpc.Channel, 
     assert new == "share-00002"
     assert (exp_dir / "_shared/supernet.pt").read_bytes() == b"weights after trial 1"
     assert (exp_dir / new / "supernet.pt").read_bytes() == b"weights after trial 1"
+
+
+def test_unwritable_state_dir_keeps_serving(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state directory should be")
+    server, port = build_server(blocker, "127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            sim = KatibSim(ch, with_algorithm(MINIMAL_ENAS, "supernas-random"))
+            for n in (2, 1):
+                check_reply(sim.call(n), n, ["architecture"])
+    finally:
+        server.stop(None)
+    assert "state is in memory only" in caplog.text
