@@ -29,6 +29,13 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NniRunner]:
     r.stop_all()
 
 
+@pytest.fixture(autouse=True)
+def _stop_after_each_test(runner: NniRunner) -> Iterator[None]:
+    """Stop (and free the port of) every experiment a test started, pass or fail."""
+    yield
+    runner.stop_all()
+
+
 def test_register_adds_every_tuner_to_nnictl(runner: NniRunner) -> None:
     for name in ("SupernasEnas", "SupernasEvolution", "SupernasRandom", "SupernasOneShot"):
         shown = json.loads(runner.nnictl("algo", "show", name).stdout)

@@ -52,7 +52,7 @@ class NniRunner:
         path.write_text(yaml.safe_dump(config))
         return path
 
-    def create(self, config_path: Path, attempts: int = 3) -> tuple[str, int]:
+    def create(self, config_path: Path, attempts: int = 4) -> tuple[str, int]:
         """``nnictl create``; retried when NNI's manager gave up on a dispatcher that was slow to
         start (its fixed 10 s deadline is missed on an overloaded machine, nothing to do with
         the tuner), which is recognised by NNI's own message in ``nnimanager.log``."""
@@ -91,8 +91,8 @@ class NniRunner:
         self.nnictl("stop", exp_id, check=False, timeout=60)
 
     def stop_all(self) -> None:
-        for exp_id in self.started:
-            self.stop(exp_id)
+        while self.started:
+            self.stop(self.started.pop())
 
     def exp_dir(self, exp_id: str) -> Path:
         return self.root / "experiments" / exp_id
