@@ -127,3 +127,26 @@ def test_bad_settings(kwargs: dict, field: str) -> None:
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(RegistryError, match="controller_lr"):
         ALGORITHMS.create("enas", space=TinySpace(), controller_lr=0.1)
+
+
+SMALL_SPACES = {
+    "nb201": {"C": 4, "N": 1},
+    "enas-macro": {"layers": 4, "channels": 4},
+    "enas-micro": {"layers": 1, "channels": 4, "nodes": 3},
+    "darts": {"cells": 2, "channels": 4, "nodes": 2},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_SPACES))
+def test_runs_on_the_project_spaces(name: str) -> None:
+    """A few steps on each built-in convolutional space (tiny settings, 8x8 images)."""
+    space = create_space(name, **SMALL_SPACES[name])
+    algo = ALGORITHMS.create("enas", space=space, aggregate=2, num_select=2)
+    opts = algo.configure_optimizers()
+    g = torch.Generator().manual_seed(0)
+    batch = (torch.randn(4, 3, 8, 8, generator=g), torch.randint(0, 10, (4,), generator=g))
+    for _ in range(2):
+        algo.arch_step(batch, opts)
+        assert torch.isfinite(torch.tensor(algo.weight_step(batch, opts)["loss"]))
+    assert algo.trainer.updates == 1
+    validate(algo.select([batch]), decisions(space))

@@ -25,7 +25,7 @@ def categorical(logits: torch.Tensor, gen: torch.Generator | None, greedy: bool)
     """One index from ``softmax(logits)`` (``logits``: [n])."""
     if greedy:
         return int(logits.argmax())
-    probs = F.softmax(logits.detach(), dim=-1)
+    probs = F.softmax(logits.detach(), dim=-1).cpu()  # the generator lives on the CPU
     return int(torch.multinomial(probs, 1, generator=gen))
 
 
@@ -38,7 +38,7 @@ def draw_k(logits: torch.Tensor, k: int, gen: torch.Generator | None, greedy: bo
     """``k`` distinct indices, drawn one by one from the softmax over the remaining ones."""
     if greedy:
         return sorted(int(i) for i in logits.topk(k).indices)
-    masked = logits.detach().clone()
+    masked = logits.detach().cpu().clone()
     chosen: list[int] = []
     for _ in range(k):
         i = categorical(masked, gen, greedy=False)
@@ -69,7 +69,7 @@ def _sequence_log_prob(logits: torch.Tensor, order: list[int]) -> torch.Tensor:
 def bernoulli(logits: torch.Tensor, gen: torch.Generator | None, greedy: bool,
               allow_empty: bool) -> list[int]:
     """Indices whose Bernoulli(sigmoid(logit)) came up 1 (``logits``: [n])."""
-    probs = torch.sigmoid(logits.detach())
+    probs = torch.sigmoid(logits.detach()).cpu()
     if greedy:
         picked = [i for i in range(len(probs)) if probs[i] > 0.5]
     else:

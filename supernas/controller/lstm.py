@@ -103,11 +103,11 @@ class EnasController(nn.Module):
         ``greedy`` takes the likeliest option at every step; ``record_probs`` fills
         ``Sample.probs`` (per decision: op probabilities, or per-input probabilities).
         """
-        state = [(torch.zeros(1, self.hidden_size), torch.zeros(1, self.hidden_size))
-                 for _ in self.lstm]
+        zero = self.g_emb.new_zeros(1, self.hidden_size)  # on the controller's device
+        state = [(zero, zero) for _ in self.lstm]
         x, anchors = self.g_emb, []  # x: [1, H]; anchors: list of [1, H]
-        out = Sample({}, torch.zeros(()), torch.zeros(()), torch.zeros(()),
-                     {} if record_probs else None)
+        scalar = self.g_emb.new_zeros(())
+        out = Sample({}, scalar, scalar, scalar, {} if record_probs else None)
         for d in self.decisions:
             h = self._lstm_step(x, state)
             given = None if fixed is None else fixed[d.key]

@@ -41,7 +41,13 @@ from supernas.space import Choice
 
 
 class ControllerMutator(SamplingMutator):
-    """A ``SamplingMutator`` whose ``sample()`` asks the ENAS controller (seeded generator)."""
+    """A ``SamplingMutator`` whose ``sample()`` asks the ENAS controller (seeded generator).
+
+    ``sample()`` runs without autograd (the training steps only need the choices; REINFORCE
+    rescores the architectures at update time), so ``log_prob``/``entropy`` are then plain values;
+    ``sample(with_grad=True)`` returns them with the gradient to the controller, as the
+    ``SamplingMutator`` contract describes for learned samplers.
+    """
 
     def __init__(self, seed: int = 0, **controller_settings: Any) -> None:
         super().__init__()
