@@ -82,3 +82,11 @@ def _no_onnx() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("onnx") is None
+
+
+def test_architecture_from_nni(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nni
+
+    arch = Architecture({"hidden": "h30", "activation": "relu"}, "mlp", {"in_features": 64})
+    monkeypatch.setattr(nni, "get_next_parameter", lambda: arch.to_dict())
+    assert find_architecture("nni", None, None, env={}).choices == arch.choices

@@ -80,3 +80,28 @@ def test_cell_graph_for_input_choice_space() -> None:
     graphs = cell_graphs(space, choices)
     assert graphs and all(len(edges) == 2 * 2 for _, edges in graphs.values())  # 2 inputs per node
     assert all(e.label for _, edges in graphs.values() for e in edges)  # op names via depends_on
+
+
+def test_katib_push_sends_named_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kubeflow.katib
+
+    pushed: list[tuple[dict, str]] = []
+    monkeypatch.setattr(kubeflow.katib, "report_metrics",
+                        lambda metrics, db_manager_address: pushed.append((metrics, db_manager_address)))
+    stream = io.StringIO()
+    rep = KatibPushReporter({"val_acc": "accuracy"}, db_manager_address="db:6789", stream=stream)
+    rep.report_epoch(0, {"val_acc": 0.5, "val_loss": 1.0})
+    rep.report_final({"val_acc": 0.75}, None)
+    assert pushed == [({"accuracy": 0.5}, "db:6789"), ({"accuracy": 0.75}, "db:6789")]
+    assert "accuracy=0.75" in stream.getvalue()
+
+
+def test_nni_reporter_payloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[object] = []
+    monkeypatch.setattr(nni, "report_intermediate_result", sent.append)
+    monkeypatch.setattr(nni, "report_final_result", sent.append)
+    rep = NniReporter()
+    rep.report_epoch(2, {"val_acc": 0.5, "val_loss": 1.5})
+    rep.report_final({"val_acc": 0.6, "params": 10.0}, {"choices": {"a": "b"}})
+    assert sent[0] == {"default": 0.5, "val_loss": 1.5, "epoch": 2}
+    assert sent[1] == {"default": 0.6, "params": 10.0, "architecture": '{"choices":{"a":"b"}}'}

@@ -34,7 +34,8 @@ def _search(algorithm: str, out: Path, **kw: object) -> dict:
     return run_search(cfg)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS.names())
+@pytest.mark.parametrize("algorithm", [pytest.param(n, marks=pytest.mark.slow) if n == "bats" else n
+                                       for n in ALGORITHMS.names()])
 def test_algorithm_runs_end_to_end(algorithm: str, tmp_path: Path) -> None:
     result = _search(algorithm, tmp_path)
     arch = Architecture.load(tmp_path / "architecture.json")
@@ -74,6 +75,7 @@ def test_child_training_learns_and_saves_model(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "metrics.json").read_text())["val_acc"] == result["metrics"]["val_acc"]
 
 
+@pytest.mark.slow
 def test_bats_two_stages_binarise_weights(tmp_path: Path) -> None:
     from supernas.binarize import binary_convs
 

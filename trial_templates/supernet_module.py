@@ -104,9 +104,9 @@ class SupernetModule(pl.LightningModule):
         with self.trainer.profiler.profile("supernas.weight_phase"):
             weights = self.algo.weight_step(train_batch, opts, self.manual_backward)
         check_finite(weights, "weight", self.current_epoch, batch_idx)
-        logged = {f"arch_{k}": float(v) for k, v in arch.items()}
-        logged.update({f"train_{k}": float(v) for k, v in weights.items()})
-        self.log_dict(logged, on_step=False, on_epoch=True, prog_bar=False,
+        logged = {f"arch/{k}": float(v) for k, v in arch.items()}  # e.g. arch/val_loss
+        logged.update({f"weights/{k}": float(v) for k, v in weights.items()})  # weights/train_loss
+        self.log_dict(logged, on_step=False, on_epoch=True, prog_bar=False, sync_dist=True,
                       batch_size=len(train_batch[1]))
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
