@@ -18,10 +18,11 @@ A step is what one iteration of the search loop does, forward + backward + updat
 * ``child-alone``: the same kind of sampled child (uniform over the space), frozen
   (``supernas.freeze``) and trained alone: the lower bound for sampling overhead.
 
-Median over ``--steps`` steps after ``--warmup`` steps; ratios come from the one run.
+Median over ``--steps`` steps after ``--warmup`` steps, both wall-clock and process CPU time
+(CPU time is the fair measure when other jobs share the cores); ratios come from the one run.
 
-    .venv/bin/python benchmarks/speed.py                 # C=16, 5 cells, batch 32
-    .venv/bin/python benchmarks/speed.py --smoke         # C=4, 3 cells, batch 4, 2 steps
+    .venv/bin/python benchmarks/speed.py                 # C=8, 5 cells, batch 16, 1 thread
+    .venv/bin/python benchmarks/speed.py --smoke         # C=2, 3 cells, batch 2, 1 step
 """
 from __future__ import annotations
 
@@ -49,16 +50,22 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def time_steps(step: Callable[[int], Any], warmup: int, steps: int) -> list[float]:
-    """Milliseconds of ``step(i)`` for ``steps`` calls after ``warmup`` untimed calls."""
+def time_steps(step: Callable[[int], Any], warmup: int,
+               steps: int) -> tuple[list[float], list[float]]:
+    """(wall ms, process CPU ms) of ``step(i)`` for ``steps`` calls after ``warmup`` untimed ones.
+
+    CPU time (all threads of this process) is what the step costs even when other jobs share
+    the cores; wall time is what a user waits on an idle machine.
+    """
     for i in range(warmup):
         step(i)
-    out = []
+    wall, cpu = [], []
     for i in range(warmup, warmup + steps):
-        start = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         step(i)
-        out.append((time.perf_counter() - start) * 1e3)
-    return out
+        wall.append((time.perf_counter() - w0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return wall, cpu
 
 
 def make_batches(n: int, batch: int, seed: int) -> list[tuple[Any, Any]]:
@@ -82,9 +89,10 @@ def worker(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     step, info = build(name, settings)
     warmup = max(settings["warmup"], settings["n_children"]) if name == "child-alone" \
         else settings["warmup"]
-    times = time_steps(step, warmup, settings["steps"])
+    wall, cpu = time_steps(step, warmup, settings["steps"])
     peak = rss_mib()
-    return {"config": name, "median_ms": statistics.median(times), "times_ms": times,
+    return {"config": name, "median_ms": statistics.median(wall), "times_ms": wall,
+            "median_cpu_ms": statistics.median(cpu), "cpu_ms": cpu,
             "peak_rss_mib": peak, "rss_before_model_mib": before, "info": info}
 
 
@@ -102,11 +110,11 @@ def run_config(name: str, settings: dict[str, Any], timeout: float) -> dict[str,
     return json.loads(lines[-1])
 
 
-def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]:
-    """Step-time ratios against the goals' references (None when a side is missing)."""
+def ratios(results: dict[str, dict[str, Any]], key: str = "median_ms") -> dict[str, float | None]:
+    """Step-time ratios (of ``key``) against the goals' references (None when a side is missing)."""
     def r(a: str, b: str) -> float | None:
-        ok = all("median_ms" in results.get(k, {}) for k in (a, b))
-        return results[a]["median_ms"] / results[b]["median_ms"] if ok else None
+        ok = all(key in results.get(k, {}) for k in (a, b))
+        return results[a][key] / results[b][key] if ok else None
 
     return {"darts_1st_vs_nni": r("supernas-darts-1st", "nni-darts"),
             "darts_2nd_vs_nni": r("supernas-darts-2nd", "nni-darts"),
@@ -118,12 +126,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
-    p.add_argument("--channels", type=int, default=16)
+    p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells", type=int, default=5)
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=16)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (1: a shared machine; OpenMP spinning makes 2 threads on "
+                        "2 busy cores many times slower)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per configuration")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -138,13 +148,14 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         print(json.dumps(worker(args.worker, json.loads(args.settings))))
         return None
     if args.smoke:
-        args.channels, args.cells, args.batch, args.warmup, args.steps = 4, 3, 4, 1, 2
+        args.channels, args.cells, args.batch, args.warmup, args.steps = 2, 3, 2, 1, 1
     settings = {"channels": args.channels, "cells": args.cells, "batch": args.batch, "seed": 0,
                 "warmup": args.warmup, "steps": args.steps, "threads": args.threads,
                 "n_children": args.steps}
     results = {name: run_config(name, settings, args.timeout) for name in args.configs}
     payload = {"smoke": args.smoke, "settings": settings, "results": results,
-               "ratios": ratios(results), "goals": GOALS}
+               "ratios": ratios(results), "cpu_ratios": ratios(results, "median_cpu_ms"),
+               "goals": GOALS}
     return write_result("speed_smoke" if args.smoke else "speed", payload, args.out, argv)
 
 

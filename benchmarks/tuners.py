@@ -54,7 +54,12 @@ class _SeededEvolution:
         random.seed(self.seed)
         np.random.seed(self.seed % 2**32)
         self.inner.update_search_space(space)
+        # update_search_space drew the first population from an unseeded RandomState(): redraw
+        # it, the same way, from a seeded one
         self.inner.random_state = np.random.RandomState(self.seed % 2**32)
+        self.inner.population = []
+        for _ in range(self.inner.population_size):
+            self.inner._random_generate_individual()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
