@@ -18,6 +18,7 @@ from supernas.oneshot.constrained_evolution import Evolution, EvolutionSettings
 from supernas.oneshot.constraints import CostLimit
 from supernas.oneshot.supernet_eval import evaluate_path, recalibrate_bn
 from supernas.space import Decision, decisions
+from supernas.spaces import SPACES, create_space
 
 SMALL_EVOLUTION = {"population": 6, "iterations": 3, "top_k": 3, "mutations": 3, "crossovers": 3}
 
@@ -229,6 +230,26 @@ def test_evolution_beats_its_random_start_and_respects_feasibility() -> None:
     first_population = max(s for _, s in evo.history[:20])
     assert score == max(s for _, s in evo.history) > first_population
     assert score == 7.0 and list(best.values()).count(ops[3]) == 2  # ~1e-3 per random draw
+
+
+SMALL_SPACES = {"mlp": {}, "nb201": {"C": 4, "N": 1}, "darts": {"cells": 3, "channels": 4},
+                "enas-macro": {"layers": 3, "channels": 4}, "enas-micro": {"layers": 1, "channels": 4},
+                "bats": {"channels": 4, "layers": 3}}
+
+
+@pytest.mark.parametrize("name", SPACES.names())
+def test_costs_on_the_supernet_equal_costs_of_the_frozen_child(name: str) -> None:
+    """CostLimit measures without copying the supernet; it must agree with ``supernas.cost`` on
+    the frozen child for every registered space (3 seeded architectures each)."""
+    space = create_space(name, **SMALL_SPACES.get(name, {}))
+    input_size = [64] if name == "mlp" else [3, 8, 8]
+    limit = CostLimit(space, max_macs=10**12, input_size=input_size)
+    rng = random.Random(0)
+    for _ in range(3):
+        arch = sample_uniform(decisions(space), rng)
+        child = freeze(space, arch)
+        assert limit.cost(arch) == {"params": count_parameters(child),
+                                    "macs": count_macs(child, input_size)}
 
 
 def test_cost_limit_describes_and_caches() -> None:

@@ -1,8 +1,10 @@
 """Parameter / multiply-accumulate limits for searches over a supernet.
 
-``CostLimit`` answers "does this architecture fit?" by freezing the child and counting its
-parameters (``supernas.cost.count_parameters``) and, for a MAC limit, its multiply-accumulates for
-one input of ``input_size`` (``supernas.cost.count_macs``); costs are cached per architecture.
+``CostLimit`` answers "does this architecture fit?" with the parameter count of the frozen child
+(computed on the supernet, skipping unchosen candidates, so no copy is made: equal to
+``supernas.cost.count_parameters(freeze(space, choices))``) and, given ``input_size``, its
+multiply-accumulates for one input (``supernas.cost.count_macs`` run on the supernet with the
+architecture's path bound, which counts what the frozen child runs); costs are cached.
 The SPOS paper (Guo et al. 2020, arXiv 1904.00420, section 3.4) searches under a FLOPs limit by
 discarding candidates over it during evolution; random and zero-shot search here do the same.
 
@@ -15,14 +17,16 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from torch import nn
 
+from supernas.architecture import validate
 from supernas.errors import ConfigError, bad_value
-from supernas.freeze import freeze
-from supernas.mutator import sample_uniform
-from supernas.space import Choice, Decision, decisions
+from supernas.mutables import LayerChoice, Mutable
+from supernas.mutator import FixedMutator, sample_uniform
+from supernas.space import Choice, Decision, decisions, named_mutables
 
 Choices = dict[str, Choice]
 MAX_INPUT_OPTIONS = 16  # input decisions: only the smallest subsets are tried by ``cheapest``
@@ -63,6 +67,7 @@ class CostLimit:
         self.max_macs = _check_limit("max_macs", max_macs)
         self.input_size = _check_input_size(input_size, self.max_macs is not None)
         self._cache: dict[str, dict[str, int]] = {}
+        self._decisions = decisions(space)
 
     @property
     def active(self) -> bool:
@@ -82,12 +87,12 @@ class CostLimit:
         return dict(self._cache[key])
 
     def _measure(self, choices: Mapping[str, Choice]) -> dict[str, int]:
-        from supernas.cost import count_macs, count_parameters
+        from supernas.cost import count_macs
 
-        child = freeze(self.space, choices)
-        out = {"params": int(count_parameters(child))}
+        out = {"params": path_parameters(self.space, validate(choices, self._decisions))}
         if self.input_size is not None:
-            out["macs"] = int(count_macs(child, self.input_size))
+            with run_path(self.space, choices):
+                out["macs"] = int(count_macs(self.space, self.input_size))
         return out
 
     def load(self, choices: Mapping[str, Choice]) -> float:
@@ -108,7 +113,7 @@ class CostLimit:
         best, best_load = dict(start), self.load(start)
         for _ in range(passes):
             improved = False
-            for d in decisions(self.space):
+            for d in self._decisions:
                 for option in itertools.islice(d.options(), MAX_INPUT_OPTIONS):
                     trial = {**best, d.key: option}
                     trial_load = self.load(trial)
@@ -124,6 +129,39 @@ class CostLimit:
             f"no architecture of this space fits the limit {self.describe()}; the cheapest "
             f"architecture found costs {self.cost(cheapest)}; allowed: a limit at or above that cost"
         )
+
+
+def path_parameters(space: nn.Module, choices: Mapping[str, Choice]) -> int:
+    """``count_parameters(freeze(space, choices))`` without copying the supernet: the parameters
+    of every module except unchosen candidates and layers dropped by ``depends_on``, each once."""
+    sizes: dict[int, int] = {}
+    stack: list[nn.Module] = [space]
+    while stack:
+        module = stack.pop()
+        if isinstance(module, Mutable) and module.depends_on is not None:
+            input_key, index = module.depends_on
+            if index not in choices[input_key]:
+                continue
+        sizes.update((id(p), p.numel()) for p in module.parameters(recurse=False))
+        if isinstance(module, LayerChoice):
+            stack.append(module.candidates[choices[module.key]])
+        else:
+            stack.extend(module.children())
+    return sum(sizes.values())
+
+
+@contextmanager
+def run_path(space: nn.Module, choices: Mapping[str, Choice]) -> Iterator[None]:
+    """Run ``choices`` through ``space`` inside the block, then give every mutable back the
+    mutator it had (the supernet's own search state is untouched)."""
+    found = named_mutables(space)
+    saved = [m._mutator for _, m in found]
+    FixedMutator(choices).bind(space)
+    try:
+        yield
+    finally:
+        for (_, m), mutator in zip(found, saved):
+            m.bind_mutator(mutator)
 
 
 def draw_feasible(limit: CostLimit, draw: Callable[[], Choices], n: int,
