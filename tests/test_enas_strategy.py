@@ -153,3 +153,17 @@ def test_nb201_tabular_search_beats_random(shared_dir: Path) -> None:
         accs = [test[bench.run_once(name, seed, 100, 1, {}, reward)] for seed in range(6)]
         means[name] = statistics.mean(accs)
     assert means["enas"] >= means["random"]
+
+
+def test_exploitation_searches_around_the_best_result() -> None:
+    s = EnasStrategy(SPACE, seed=0, exploit_after=12)
+    _run(s, 12)
+    greedy, best = s.controller(greedy=True).choices, s.best()[0]
+    for arch in s.suggest(6):
+        differing = sum(arch[k] != best[k] for k in best)
+        assert arch == greedy or differing == 1
+
+
+def test_bad_exploit_after() -> None:
+    with pytest.raises(ConfigError, match="exploit_after"):
+        EnasStrategy(SPACE, exploit_after=-3)

@@ -23,7 +23,13 @@ Multi-trial defaults differ from the one-shot ones because a trial budget is ~10
   run), against 93.85 for the NB201 paper's REINFORCE;
 * ``dedupe=True``: an architecture already suggested is not suggested again (a repeated trial
   on a tabular or deterministic benchmark gives no information); after ``50`` duplicate draws a
-  one-decision mutation of the draw is used;
+  one-decision mutation of the draw is used (NB201 seeds 0-29: 94.12 with, 94.08 without);
+* ``exploit_after=None``: from that many observations on, suggestions exploit: the controller's
+  greedy architecture if it is new, else a new one-decision neighbour of the best result (local
+  search around the incumbent). The strategy does not know the trial budget, so it is off by
+  default; adapters that know it should pass about 70% of it. NB201, 100 trials,
+  ``exploit_after=70``: 94.17 on seeds 0-29 (94.12 without), 94.22 +/- 0.20 on held-out seeds
+  100-149 (94.11 without);
 * failures: ``failure_reward="worst"`` treats a failed trial as the worst reward seen so far
   (``None`` skips the update, a number is used as the reward); a failure never produces NaN.
 """
@@ -58,7 +64,8 @@ class EnasStrategy(Strategy):
                  baseline_decay: float = 0.9, entropy_weight: float = 1e-4,
                  skip_weight: float = 0.8, grad_clip: float | None = 5.0, batch_size: int = 10,
                  reward_norm: str = "rank", dedupe: bool = True,
-                 failure_reward: float | str | None = "worst") -> None:
+                 failure_reward: float | str | None = "worst",
+                 exploit_after: int | None = None) -> None:
         super().__init__(space_decisions, seed)
         _check(reward_norm, failure_reward)
         with torch.random.fork_rng(devices=[]):  # seeded init, global RNG untouched
@@ -69,11 +76,14 @@ class EnasStrategy(Strategy):
                                  skip_weight, grad_clip, batch_size)
         self.gen = torch.Generator().manual_seed(seed)
         self.reward_norm, self.dedupe, self.failure_reward = reward_norm, dedupe, failure_reward
+        if exploit_after is not None and (not isinstance(exploit_after, int) or exploit_after < 0):
+            raise bad_value("exploit_after", exploit_after, "an integer >= 0, or None (never)")
+        self.exploit_after = exploit_after
         self.suggested: list[Choices] = []
 
     def _suggest_one(self) -> Choices:
         seen = self._seen()
-        choices = self._draw()
+        choices = self._exploit(seen) if self._exploiting() else self._draw()
         if self.dedupe and arch_key(choices) in seen:
             choices = (fresh(self._draw, seen, DUPLICATE_TRIES)
                        or fresh(lambda: mutate_one(choices, self.decisions, self.rng), seen,
@@ -81,6 +91,21 @@ class EnasStrategy(Strategy):
                        or choices)
         self.suggested.append(choices)
         return dict(choices)
+
+    def _exploiting(self) -> bool:
+        return (self.exploit_after is not None and len(self.history) >= self.exploit_after
+                and self.best() is not None)
+
+    def _exploit(self, seen: set[str]) -> Choices:
+        """The controller's greedy architecture if new, else a fresh one-decision neighbour of
+        the best result so far (local search around the incumbent)."""
+        with torch.no_grad():
+            greedy = self.controller(greedy=True).choices
+        if arch_key(greedy) not in seen:
+            return greedy
+        best = self.best()[0]  # type: ignore[index]
+        return fresh(lambda: mutate_one(best, self.decisions, self.rng), seen,
+                     DUPLICATE_TRIES) or self._draw()
 
     def _draw(self) -> Choices:
         with torch.no_grad():
