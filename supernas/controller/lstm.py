@@ -8,12 +8,15 @@ Variant implemented (generalised to any supernas space):
   the next input. Decisions offering the same op names share one head and one embedding table
   (as ENAS shares ``w_soft``/``w_emb`` across layers), so any mix of choice counts works;
 * input choices: attention over earlier hidden states, ``v^T tanh(W_a a_j + W_q h)`` as in the
-  macro search's skip connections. Candidate ``j`` of an ``n``-candidate decision reads the
-  ``n`` most recent anchors (hidden states after each earlier decision, left-padded with a learned
-  vector) plus a learned per-index embedding, since a generic space does not say which earlier
-  decision produced which input. ``n_chosen=None`` is a per-candidate sigmoid (macro skips);
-  ``n_chosen=k`` draws ``k`` without replacement from a softmax. The mean of the chosen anchors
-  is the next input;
+  macro search's skip connections. An *anchor* is the hidden state at the end of a group of
+  decisions, a group being the keys that share the part before their last ``/`` (``layer3/op``
+  and ``layer3/skip`` form layer 3; ``normal/n3/in0``...``op1`` form node 3), so in the ENAS
+  macro and micro spaces candidate ``j`` reads the state of the layer or node it names, as in the
+  official code. Candidate ``j`` of an ``n``-candidate decision reads the ``n`` most recent
+  anchors, left-padded with a learned vector (cell inputs, or spaces whose keys do not line up),
+  plus a learned per-index embedding that identifies it in any space. ``n_chosen=None`` is a
+  per-candidate sigmoid (macro skips); ``n_chosen=k`` draws ``k`` without replacement from a
+  softmax. The mean of the chosen candidates' vectors is the next input;
 * logits are divided by ``temperature`` then squashed to ``tanh_constant * tanh(.)``; op logits
   use ``tanh_constant / op_tanh_reduce`` (micro search);
 * every pass returns the sample's log-probability, its entropy and the KL skip penalty towards
@@ -77,6 +80,8 @@ class EnasController(nn.Module):
             if d.kind == "layer":
                 self._head_of[d.key] = self._head_for(d.choices)
         self._build_attention()
+        groups = [d.key.rsplit("/", 1)[0] for d in self.decisions]
+        self._group_ends = [a != b for a, b in zip(groups, groups[1:] + [None])]
         for p in self.parameters():  # ENAS initialises the controller uniformly in [-0.1, 0.1]
             nn.init.uniform_(p, -0.1, 0.1)
 
@@ -108,14 +113,15 @@ class EnasController(nn.Module):
         x, anchors = self.g_emb, []  # x: [1, H]; anchors: list of [1, H]
         scalar = self.g_emb.new_zeros(())
         out = Sample({}, scalar, scalar, scalar, {} if record_probs else None)
-        for d in self.decisions:
+        for d, group_ends in zip(self.decisions, self._group_ends):
             h = self._lstm_step(x, state)
             given = None if fixed is None else fixed[d.key]
             if d.kind == "layer":
                 x = self._layer(d, h, given, generator, greedy, out)
             else:
                 x = self._input(d, h, anchors, given, generator, greedy, out)
-            anchors.append(h)
+            if group_ends:
+                anchors.append(h)
         return out
 
     def _lstm_step(self, x: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
@@ -148,8 +154,9 @@ class EnasController(nn.Module):
         n = d.n_candidates
         recent = anchors[-n:] if anchors else []
         states = torch.cat([self.pad_anchor] * (n - len(recent)) + recent, 0)  # [n, H]
-        keys = self.attn_anchor(states) + self.index_emb.weight[:n]  # [n, H]
-        logits = self._shape(self.attn_v(torch.tanh(keys + self.attn_query(h))).view(-1))  # [n]
+        cands = states + self.index_emb.weight[:n]  # [n, H]
+        query = self.attn_anchor(cands) + self.attn_query(h)  # [n, H]
+        logits = self._shape(self.attn_v(torch.tanh(query)).view(-1))  # [n]
         if d.n_chosen is None:
             chosen = list(given) if given is not None else D.bernoulli(logits, gen, greedy,
                                                                        d.allow_empty)
@@ -163,7 +170,7 @@ class EnasController(nn.Module):
             out.entropy = out.entropy + D.categorical_entropy(logits)
             _record(out, d.key, torch.softmax(logits.detach(), -1))
         out.choices[d.key] = sorted(chosen)
-        return states[chosen].mean(0, keepdim=True) if chosen else self.g_emb
+        return cands[chosen].mean(0, keepdim=True) if chosen else self.g_emb
 
 
 def _record(out: Sample, key: str, probs: torch.Tensor) -> None:
