@@ -11,6 +11,7 @@ replays them into the strategy; it is reported separately ("replay"). A benchmar
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import socket
@@ -84,10 +85,11 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=100)
     p.add_argument("--algorithms", nargs="+", default=["enas", "supernas-evolution", "supernas-random",
                                                           "supernas-darts"])
+    p.add_argument("--out", default=None, help="also write the rows as JSON lines to this file")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         proc, port = start(Path(tmp))
-        print(f"idle service RSS: {rss_mib(proc.pid):.0f} MiB")
+        print(f"idle service RSS: {rss_mib(proc.pid):.0f} MiB", flush=True)
         print("| algorithm | trials | p50 ms | p99 ms | replay s | RSS MiB |\n|---|---|---|---|---|---|")
         try:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -96,8 +98,12 @@ def main() -> None:
                         base = DARTS if algo == "supernas-darts" else MINIMAL_ENAS
                         crd = with_algorithm(base, algo, exp_name=f"bench-{algo}-{n}")
                         r = bench(ch, crd, n, args.calls)
+                        r.update(algorithm=algo, trials=n, rss_mib=rss_mib(proc.pid))
                         print(f"| {algo} | {n} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                              f"{r['replay_s']:.2f} | {rss_mib(proc.pid):.0f} |", flush=True)
+                              f"{r['replay_s']:.2f} | {r['rss_mib']:.0f} |", flush=True)
+                        if args.out:
+                            with open(args.out, "a") as f:
+                                f.write(json.dumps(r) + "\n")
         finally:
             proc.kill()
             proc.wait()

@@ -11,7 +11,10 @@ Formats (Katib ``pkg/suggestion/v1beta1/nas/enas/service.py``; parsed by
 Skip bit ``j`` of layer ``i`` connects output ``j`` (0 = input, ``j`` = layer ``j-1``); the
 embedding lists the operations used. The controller is ``supernas.strategies`` ``enas`` (ENAS,
 Pham et al. 2018, arXiv 1802.03268) with Katib's setting names and Katib's defaults; unlike
-Katib's, each trial's reward goes to the architecture that trial ran.
+Katib's, each trial's reward goes to the architecture that trial ran. Katib's
+``controller_train_steps`` (gradient steps on one averaged reward) and
+``controller_log_every_steps`` are accepted for compatibility but have no counterpart: the
+supernas controller makes one REINFORCE update per batch of observed trials.
 """
 from __future__ import annotations
 
