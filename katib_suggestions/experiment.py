@@ -66,11 +66,17 @@ def trial_references(crd: Mapping[str, Any]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """Validate Experiment files as ``ValidateAlgorithmSettings`` would; exit 1 on the first error."""
     from katib_suggestions.algorithms import ALGORITHMS
+    from supernas.errors import SupernasError
 
     for path in argv:
         exp = load_experiment(path)
-        ALGORITHMS.create(exp.spec.algorithm.algorithm_name, experiment=exp, state_dir=Path("/nonexistent"))
+        try:
+            ALGORITHMS.create(exp.spec.algorithm.algorithm_name, experiment=exp, state_dir=Path("/nonexistent"))
+        except SupernasError as exc:
+            print(f"{path}: invalid: {exc}", file=sys.stderr)
+            return 1
         print(f"{path}: valid")
     return 0
 

@@ -198,3 +198,26 @@ def test_unwritable_state_dir_keeps_serving(tmp_path: Path, caplog: pytest.LogCa
     finally:
         server.stop(None)
     assert "state is in memory only" in caplog.text
+
+
+def test_service_entry_point_loads_only_the_generated_stubs() -> None:
+    import subprocess
+    import sys
+
+    code = ("from katib_suggestions.light_stubs import preload; assert preload(); "
+            "import katib_suggestions.server, sys; "
+            "from kubeflow.katib import katib_api_pb2_grpc as g; assert g.SuggestionStub; "
+            "assert 'kubernetes' not in sys.modules and 'kubeflow.katib.api_client' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+
+
+def test_offline_validation_cli(tmp_path: Path) -> None:
+    from katib_suggestions.experiment import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(MINIMAL_ENAS))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(with_algorithm(MINIMAL_ENAS, "enas", {"controller_hidden_size": "-1"})))
+    assert main([str(good)]) == 0
+    assert main([str(good), str(bad)]) == 1
