@@ -63,10 +63,10 @@ def finish_all(sim: KatibSim, rng: random.Random) -> None:
 def bench(channel: grpc.Channel, crd: dict, n: int, calls: int) -> dict[str, float]:
     rng = random.Random(0)
     sim = KatibSim(channel, crd)
-    sim.call(n)
+    sim.call(n, timeout=3600)
     finish_all(sim, rng)
     t = time.perf_counter()
-    sim.call(1)
+    sim.call(1, timeout=3600)  # replays N finished trials; may exceed Katib's 60 s deadline
     replay = time.perf_counter() - t
     times = []
     for _ in range(calls):

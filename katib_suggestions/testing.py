@@ -72,8 +72,9 @@ class KatibSim:
                                         total_request_number=len(self.trials) + n,
                                         trials=[self.trials[t] for t in self.order])
 
-    def call(self, n: int, create: bool = True) -> pb.GetSuggestionsReply:
-        reply = self.stub.GetSuggestions(self.request(n), timeout=60)
+    def call(self, n: int, create: bool = True, timeout: float = 60) -> pb.GetSuggestionsReply:
+        """One ``GetSuggestions`` call (Katib's deadline is 60 s) that creates the trials."""
+        reply = self.stub.GetSuggestions(self.request(n), timeout=timeout)
         if create:
             for pa in reply.parameter_assignments:
                 self._create(pa)
