@@ -32,9 +32,12 @@ class Setting:
     low_open: bool = False
     high_open: bool = False
     none_ok: bool = False
+    #: a string setting that also takes numbers (annotation ``float | str``)
+    number_ok: bool = False
 
     def allowed(self) -> str:
         kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[self.kind]
+        kind = "a number or a string" if self.number_ok else kind
         lo = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
         hi = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high}"
         bounds = " and ".join(b for b in (lo, hi) if b)
@@ -50,6 +53,11 @@ class Setting:
         return value
 
     def _convert(self, fld: str, text: str) -> Any:
+        if self.number_ok:
+            try:
+                return float(text)
+            except ValueError:
+                pass
         try:
             if self.kind is bool:
                 return _BOOLS[text.strip().lower()]
@@ -93,7 +101,8 @@ def settings_from_signature(factory: Callable[..., Any], skip: Iterable[str] = (
             continue
         d = p.default
         if isinstance(d, (bool, int, float, str)):
-            out.append(Setting(name, type(d), d))
+            numeric = isinstance(d, str) and "float" in str(p.annotation)
+            out.append(Setting(name, type(d), d, none_ok="None" in str(p.annotation), number_ok=numeric))
         elif d is None:
             out.append(Setting(name, _annotation_kind(p.annotation), None, none_ok=True))
     return out
