@@ -16,7 +16,8 @@ per temperature::
 Trial parameters: ``{"format": "supernas.oneshot/1", "algorithm", "space", "space_args",
 "settings", "index"}``; the trial (``python -m nni_plugins.trial``) runs the search and reports
 its derived architecture. When every grid point has been handed out the tuner raises
-``NoMoreTrialError`` (the experiment then ends when the last trial does). Callbacks never raise
+``NoMoreTrialError``: NNI 3.0 then shows TUNER_NO_MORE_TRIAL (its finished state when a tuner
+runs out before ``maxTrialNumber``) and runs no further trial. Callbacks never raise
 otherwise; state (next grid point, results, best) is written after every event and restored on
 ``nnictl resume``.
 """

@@ -59,7 +59,7 @@ def example(name: str, max_trials: int, trial_args: str = "", **changes: Any) ->
 def run_to_end(runner: NniRunner, name: str, config: dict[str, Any]) -> tuple[str, int]:
     exp_id, port = runner.create(runner.write_config(name, config))
     status = wait_status(port)
-    assert status == "DONE", f"{name}: {status}\n{runner.log(exp_id)[-3000:]}"
+    assert status in ("DONE", "TUNER_NO_MORE_TRIAL"), f"{name}: {status}\n{runner.log(exp_id)[-3000:]}"
     return exp_id, port
 
 
@@ -120,7 +120,7 @@ def test_stop_and_resume_continues_the_enas_controller(runner: NniRunner) -> Non
     seen = len(saved["strategy"]["history"])
     assert seen >= 2 and "trainer" in saved["strategy"]
     port = runner.resume(exp_id)
-    assert wait_status(port) == "DONE", runner.log(exp_id)[-3000:]
+    assert wait_status(port) in ("DONE", "TUNER_NO_MORE_TRIAL"), runner.log(exp_id)[-3000:]
     final = read_state(runner, exp_id)
     assert f"enas state restored with {seen} observed" in runner.log(exp_id)
     assert final["strategy"]["history"][:seen] == saved["strategy"]["history"]

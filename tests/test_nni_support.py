@@ -22,6 +22,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DONE_STATES = ("DONE", "ERROR", "STOPPED")
+#: NNI 3.0 stays in TUNER_NO_MORE_TRIAL (never DONE) after a tuner ran out of trials before
+#: maxTrialNumber; with no trial left running that is a finished experiment.
+FINISHED = (*DONE_STATES, "TUNER_NO_MORE_TRIAL")
 
 
 def free_port() -> int:
@@ -53,39 +56,59 @@ class NniRunner:
         return path
 
     def create(self, config_path: Path, attempts: int = 4) -> tuple[str, int]:
-        """``nnictl create``; retried when NNI's manager gave up on a dispatcher that was slow to
-        start (its fixed 10 s deadline is missed on an overloaded machine, nothing to do with
-        the tuner), which is recognised by NNI's own message in ``nnimanager.log``."""
-        for _ in range(attempts - 1):
-            exp_id, port = self._create_once(config_path)
-            if not self._missed_connect_deadline(exp_id, port):
-                return exp_id, port
-            self.stop(exp_id)
-        return self._create_once(config_path)
+        """``nnictl create``, retried when NNI itself gave up on a slow start: its web server
+        (nnictl polls it a few seconds) or its dispatcher (a fixed 10 s connect deadline) not up
+        in time on an overloaded machine. Both are recognised by NNI's own messages; anything
+        else fails the test at once."""
+        output = ""
+        for _ in range(attempts):
+            port = free_port()
+            proc = self.nnictl("create", "--config", str(config_path), "--port", str(port), check=False)
+            output = proc.stdout + proc.stderr
+            match = re.search(r"Experiment ID: (?:\x1b\[\d+m)?(\w+)", output)
+            if match:
+                self.started.append(match.group(1))
+            if proc.returncode != 0 and "Timeout, retry" not in output:
+                break
+            if proc.returncode == 0 and match and not self._missed_connect_deadline(match.group(1)):
+                return match.group(1), port
+            if match:
+                self.stop(self.started.pop())
+        raise AssertionError(f"nnictl create {config_path} failed:\n{output}")
 
-    def _missed_connect_deadline(self, exp_id: str, port: int) -> bool:
-        deadline = time.time() + 15
+    def _missed_connect_deadline(self, exp_id: str) -> bool:
+        deadline = time.time() + 90
         while time.time() < deadline:
             if "Tuner did not connect in 10 seconds" in self.log(exp_id, "nnimanager.log"):
                 return True
             if "Dispatcher started" in self.log(exp_id):
                 return False
             time.sleep(0.5)
+        return True
+
+    def resume(self, exp_id: str, attempts: int = 4) -> int:
+        """``nnictl resume``, retried on NNI's slow-start failures like ``create``."""
+        for _ in range(attempts):
+            port = free_port()
+            started = self.log(exp_id).count("Dispatcher started")
+            missed = self.log(exp_id, "nnimanager.log").count("Tuner did not connect")
+            proc = self.nnictl("resume", exp_id, "--port", str(port),
+                               "--experiment_dir", str(self.root / "experiments"), check=False)
+            self.started.append(exp_id)
+            if proc.returncode == 0 and self._connected(exp_id, started, missed):
+                return port
+            self.stop(self.started.pop())
+        raise AssertionError(f"nnictl resume {exp_id} failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def _connected(self, exp_id: str, started: int, missed: int) -> bool:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.log(exp_id, "nnimanager.log").count("Tuner did not connect") > missed:
+                return False
+            if self.log(exp_id).count("Dispatcher started") > started:
+                return True
+            time.sleep(0.5)
         return False
-
-    def _create_once(self, config_path: Path) -> tuple[str, int]:
-        port = free_port()
-        proc = self.nnictl("create", "--config", str(config_path), "--port", str(port))
-        match = re.search(r"Experiment ID: (?:\x1b\[\d+m)?(\w+)", proc.stdout + proc.stderr)
-        assert match, f"no experiment id in nnictl output:\n{proc.stdout}\n{proc.stderr}"
-        self.started.append(match.group(1))
-        return match.group(1), port
-
-    def resume(self, exp_id: str) -> int:
-        port = free_port()
-        self.nnictl("resume", exp_id, "--port", str(port),
-                    "--experiment_dir", str(self.root / "experiments"))
-        return port
 
     def stop(self, exp_id: str) -> None:
         self.nnictl("stop", exp_id, check=False, timeout=60)
@@ -107,15 +130,18 @@ def rest(port: int, path: str) -> Any:
         return json.loads(r.read())
 
 
-def wait_status(port: int, states: tuple[str, ...] = DONE_STATES, timeout: float = 300,
+def wait_status(port: int, states: tuple[str, ...] = FINISHED, timeout: float = 600,
                 min_trials: int = 0) -> str:
-    """Poll until the experiment reaches one of ``states`` (and ``min_trials`` trials ended)."""
+    """Poll until the experiment reaches one of ``states`` with no trial left waiting or
+    running (or, with ``min_trials``, once that many trials ended)."""
     deadline = time.time() + timeout
     status = "?"
     while time.time() < deadline:
         status = rest(port, "check-status")["status"]
-        ended = [t for t in trials(port) if t["status"] in ("SUCCEEDED", "FAILED")]
-        if status in states and len(ended) >= min_trials:
+        jobs = trials(port)
+        ended = [t for t in jobs if t["status"] in ("SUCCEEDED", "FAILED", "USER_CANCELED")]
+        busy = min_trials == 0 and len(ended) < len(jobs)
+        if status in states and len(ended) >= min_trials and not busy:
             return status
         time.sleep(1.5)
     raise AssertionError(f"experiment on port {port} still {status} after {timeout}s")
