@@ -135,8 +135,8 @@ def test_bad_class_argument_fails_at_creation(runner: NniRunner) -> None:
     from nni_plugins.cli import main
 
     assert main(["nni", "check", "--config", str(path)]) == 2  # `supernas nni create` stops here
-    exp_id, port = runner.create(path)
-    assert wait_status(port, states=("ERROR",), timeout=120) == "ERROR"
+    exp_id, port = runner.create(path, tuner_starts=False)
+    assert wait_status(port, states=("ERROR",), timeout=180) == "ERROR"
     assert "population_size=0 is invalid" in runner.log(exp_id)
     assert "population_size=0 is invalid" in runner.log(exp_id, "nnimanager.log")
     assert trials(port) == []
