@@ -163,6 +163,12 @@ class SupernasOneShot(Tuner):
         return max(done, key=lambda im: self.sign * im[1]) if done else None
 
     def _persist(self) -> None:
+        try:
+            self._write()
+        except Exception:
+            _logger.exception("SupernasOneShot: state not written; a resume would start afresh")
+
+    def _write(self) -> None:
         directory = checkpoint_dir(self.state_dir)
         if directory is not None:
             save_state(directory, {"tuner": "SupernasOneShot", "next_index": self.next_index,

@@ -103,11 +103,16 @@ class SupernasStrategyTuner(Tuner):
             if self.state.fatal:
                 _logger.error("supernas tuner stops the experiment: %s", self.state.fatal)
                 raise nni.NoMoreTrialError(self.state.fatal)
-            choices = self._suggest()
+            try:
+                choices = self._suggest()
+                params = self.state.params_of(choices)
+            except Exception as exc:  # end deliberately rather than leave NNI hanging
+                _logger.exception("supernas tuner cannot produce parameters; stopping")
+                raise nni.NoMoreTrialError(f"tuner error: {exc}") from exc
             self.state.pending[parameter_id] = choices
             self.state.stats["suggested"] += 1
             self.state.persist()
-            return self.state.params_of(choices)
+            return params
 
     def _suggest(self) -> dict[str, Any]:
         from supernas.mutator import sample_uniform

@@ -167,6 +167,13 @@ class TunerState:
     # ----- persistence ----------------------------------------------------------------------
 
     def persist(self) -> None:
+        """Write the state (never raises: a full disk must not stop the experiment)."""
+        try:
+            self._write()
+        except Exception:
+            _logger.exception("supernas tuner state not written; a resume would start afresh")
+
+    def _write(self) -> None:
         directory = checkpoint_dir(self.state_dir)
         if directory is None or self.strategy is None:
             return
