@@ -237,3 +237,11 @@ def yaml_config(tmp_path: Path, class_args: dict) -> Path:
         "tuner": {"name": "SupernasEvolution", "classArgs": class_args},
         "trainingService": {"platform": "local"}}))
     return path
+
+
+def test_unwritable_state_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    tuner = SupernasRandom(space="mlp", state_dir=str(blocker / "state"))
+    drive(tuner, 0, 2)
+    assert tuner.state.stats["succeeded"] == 2 and "state not written" in caplog.text
