@@ -146,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         journal.parent.mkdir(parents=True, exist_ok=True)
     runs = run_all(args.searchers, seeds, sorted(args.budgets), args.workers, args.shared, journal)
     payload = {
-        "smoke": args.smoke, "budgets": sorted(args.budgets), "first_seed": args.first_seed, "wall_seconds": time.perf_counter() - start,
+        "smoke": args.smoke, "budgets": sorted(args.budgets), "first_seed": args.first_seed, "wall_seconds_this_invocation": time.perf_counter() - start,
+        "run_seconds_total": sum(r["seconds"] for r in runs),
         "results": summarise(runs, args.searchers, sorted(args.budgets)),
         "paper": {k: {"mean": m, "std": s} for k, (m, s) in PAPER_ROWS.items()},
         "optimum": OPTIMUM_200EP, "runs": sorted(runs, key=lambda r: (r["searcher"], r["seed"])),

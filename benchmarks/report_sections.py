@@ -36,7 +36,8 @@ def tabular(docs: Docs, prov: Prov) -> str:
     rows.append(["optimum (table max)", "", "", *(f"{doc['optimum']:.2f}" if i == at else ""
                                                    for i in range(len(budgets)))])
     out = ("200-epoch CIFAR-10 test accuracy (%) of the cell with the best 12-epoch `cifar10-val` "
-           f"reward after N trials; mean ± std over seeds {doc.get('first_seed', 0)}.. "
+           f"reward after N trials; mean ± std over seeds {doc.get('first_seed', 0)}.."
+           f"{doc.get('first_seed', 0) + max(r['seeds'] for r in doc['results'].values()) - 1} "
            "(one run per seed; budgets are prefixes of the 200-trial run).\n\n")
     out += table(["searcher", "driven through", "seeds", *(f"{b} trials" for b in budgets)], rows)
     out += "\n" + _tabular_goal(doc) + "\n\n" + prov(doc) + "\n"
@@ -135,7 +136,7 @@ def _ratio_lines(r: dict[str, Any], g: dict[str, float], what: str) -> str:
 
 def service(docs: Docs, prov: Prov) -> str:
     doc = docs[-1]
-    rows = [[r["searcher"], r["interface"], r.get("persist", "no"), f"{r['first_window_median_ms']:.2f}",
+    rows = [[r["searcher"], r["interface"], r.get("persist", "no"), _ms(r["first_window_median_ms"]),
              f"{r['last_window_median_ms']:.2f}", f"{r['mean_ms']:.2f}", f"{r['peak_rss_mib']:.0f}",
              f"{r['peak_rss_mib'] - r['rss_before_tuner_mib']:.0f}"] for r in doc["results"]]
     out = (f"Time of one `generate_parameters` + `receive_trial_result` pair (ms), median over the "
@@ -146,9 +147,17 @@ def service(docs: Docs, prov: Prov) -> str:
     return out + "\n" + prov(doc) + "\n"
 
 
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def katib(docs: Docs, prov: Prov) -> str:
     """Task F's Katib latency results, shown as flat key/value rows (format owned by task F)."""
     doc = docs[-1]
+    if "rows" in doc:
+        keys = list(dict.fromkeys(k for row in doc["rows"] for k in row))
+        body = [[_short(row.get(k, "")) for k in keys] for row in doc["rows"]]
+        return table(keys, body) + "\n" + prov(doc) + "\n"
     skip = {"benchmark", "command", "machine"}
     rows = [[k, _short(v)] for k, v in _flatten({k: v for k, v in doc.items() if k not in skip})]
     return table(["figure", "value"], rows) + "\n" + prov(doc) + "\n"
