@@ -85,9 +85,9 @@ class TunerState:
             return
         self.strategy.load_state_dict(saved["strategy"])
         self.stats.update(saved.get("stats", {}))
-        dropped = saved.get("pending", {})
-        if dropped:  # trials killed by `nnictl stop`: not the architecture's fault, not observed
-            _logger.info("resume: %d trial(s) in flight at stop are dropped", len(dropped))
+        in_flight = saved.get("pending", {})
+        if in_flight:  # killed by `nnictl stop`; NNI re-runs them and sends their results as imports
+            _logger.info("resume: %d trial(s) were in flight at stop; NNI re-runs them", len(in_flight))
         _logger.info("resume: %s state restored with %d observed trial(s)", self.strategy_name,
                      len(self.strategy.history))
 
