@@ -245,3 +245,20 @@ def test_unwritable_state_is_logged_not_raised(tmp_path: Path, caplog: pytest.Lo
     tuner = SupernasRandom(space="mlp", state_dir=str(blocker / "state"))
     drive(tuner, 0, 2)
     assert tuner.state.stats["succeeded"] == 2 and "state not written" in caplog.text
+
+
+def test_resume_with_a_trial_in_flight_counts_its_rerun_once(tmp_path: Path) -> None:
+    """NNI re-runs a trial killed by ``nnictl stop`` and sends its result as imported data."""
+    first = SupernasEvolution(space="mlp", seed=0, population_size=3, sample_size=2,
+                              state_dir=str(tmp_path))
+    records = drive(first, 0, 2)
+    in_flight = first.generate_parameters(2)  # stopped before it finished
+    resumed = SupernasEvolution(space="mlp", seed=0, population_size=3, sample_size=2,
+                                state_dir=str(tmp_path))
+    resumed.load_checkpoint()
+    resumed.update_search_space({})
+    resumed.import_data(records)  # finished before the stop: already observed
+    resumed.import_data([{"parameter": in_flight, "value": 0.9}])  # the re-run's result
+    assert resumed.state.stats["imported"] == 1
+    assert [r for _, r in resumed.state.strategy.history][-1] == 0.9
+    assert len(resumed.state.strategy.history) == 3
