@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 import yaml
-from test_nni_support import REPO, NniRunner, final_metric, read_state, trials, wait_status
+from test_nni_support import (
+    REPO,
+    NniRunner,
+    final_metric,
+    intermediate_count,
+    read_state,
+    trials,
+    wait_status,
+)
 
 pytestmark = pytest.mark.slow
 EXAMPLES = REPO / "examples" / "nni"
@@ -74,11 +82,24 @@ def test_registered_strategy_tuner_runs_to_done(runner: NniRunner, name: str) ->
     jobs = trials(port)
     assert len(jobs) == 3 and all(t["status"] == "SUCCEEDED" for t in jobs)
     assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
+    assert all(intermediate_count(port, t["trialJobId"]) == 1 for t in jobs)  # one per epoch
     assert set(best_architecture(port)) == {"hidden", "activation"}
     state = read_state(runner, exp_id)
     assert state["stats"]["succeeded"] == 3 and state["stats"]["failed"] == 0
     assert len(state["strategy"]["history"]) == 3
     assert state["best"]["params"]["choices"] == best_architecture(port)
+
+
+def test_trials_run_by_the_lightning_template(runner: NniRunner) -> None:
+    """``supernas train --architecture nni`` (trial_templates) as the trial command."""
+    config = example("template_random", max_trials=2)
+    config["trialCommand"] = config["trialCommand"].replace("--epochs 3", "--epochs 2")
+    exp_id, port = run_to_end(runner, "template", config)
+    jobs = trials(port)
+    assert len(jobs) == 2 and all(t["status"] == "SUCCEEDED" for t in jobs)
+    assert all(intermediate_count(port, t["trialJobId"]) == 2 for t in jobs)
+    assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
+    assert read_state(runner, exp_id)["stats"]["succeeded"] == 2
 
 
 def test_oneshot_launcher_runs_one_search_per_grid_point(runner: NniRunner) -> None:

@@ -152,6 +152,11 @@ def trials(port: int) -> list[dict[str, Any]]:
     return list(rest(port, "trial-jobs"))
 
 
+def intermediate_count(port: int, trial_id: str) -> int:
+    """How many intermediate (per-epoch) results trial ``trial_id`` reported."""
+    return sum(m["type"] == "PERIODICAL" for m in rest(port, f"metric-data/{trial_id}"))
+
+
 def final_metric(trial: dict[str, Any]) -> dict[str, Any] | None:
     """The final result dict a trial reported (NNI stores it as a JSON string, twice encoded)."""
     for item in trial.get("finalMetricData") or []:
