@@ -11,8 +11,14 @@ import pytest
 
 from supernas.errors import ConfigError
 from trial_templates.config import SearchConfig
-from trial_templates.reporting import (KatibPushReporter, KatibStdoutReporter, NniReporter, choose_reporters,
-                                       parse_metric_names, resolve_kind)
+from trial_templates.reporting import (
+    KatibPushReporter,
+    KatibStdoutReporter,
+    NniReporter,
+    choose_reporters,
+    parse_metric_names,
+    resolve_kind,
+)
 from trial_templates.runner import run_search
 
 
@@ -68,12 +74,12 @@ def test_stdout_report_lines_in_search(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_cell_graph_for_input_choice_space() -> None:
+    import random
+
     from supernas.mutator import sample_uniform
     from supernas.space import decisions
     from supernas.spaces import create_space
     from trial_templates.cellgraph import cell_graphs
-
-    import random
 
     space = create_space("darts", cells=2, channels=4, nodes=2)
     choices = sample_uniform(decisions(space), random.Random(0))

@@ -27,8 +27,8 @@ def test_cifar10_python_format_directory(tmp_path: Path) -> None:
     data = dm.load()
     assert data.x_train.shape == (30, 3, 32, 32) and data.x_test.shape == (20, 3, 32, 32)
     assert torch.bincount(data.y_train).tolist() == [3] * 10  # stratified subset
-    (xb, yb), (xa, ya) = next(iter(dm.train_dataloader()))
-    assert xb.shape == (8, 3, 32, 32) and xb.dtype == torch.float32
+    (xb, _), (xa, _) = next(iter(dm.train_dataloader()))
+    assert xb.shape == xa.shape == (8, 3, 32, 32) and xb.dtype == torch.float32
 
 
 def test_image_folder_tree(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from trial_templates.train_runner import run_train
 SPACE_FOR = {"bats": ("bats", {"channels": 4, "layers": 3, "nodes": 2})}
 TINY = ("nb201", {"C": 4, "N": 1})
 SETTINGS = {"zero-shot": {"num_samples": 4}, "random": {"num_samples": 4},
-            "spos": {"population": 4, "iterations": 1}, "enas": {}}
+            "spos": {"population": 4, "iterations": 1}, "enas": {"num_select": 3}}
 
 
 def _search(algorithm: str, out: Path, **kw: object) -> dict:

@@ -27,7 +27,7 @@ def _env() -> dict[str, str]:
 
 
 def _run(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(_cmd(out), env=_env(), capture_output=True, text=True, timeout=300)
+    return subprocess.run(_cmd(out), env=_env(), capture_output=True, text=True, timeout=300, check=False)
 
 
 def _kill_after_first_checkpoint(out: Path) -> int:
@@ -58,3 +58,40 @@ def test_sigterm_mid_run_then_resume_matches_uninterrupted(tmp_path: Path) -> No
     for epoch in range(5):  # every per-epoch architecture matches too
         f = f"architectures/epoch_{epoch:03d}.json"
         assert (killed / f).read_text() == (tmp_path / "ref" / f).read_text()
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupting_reporters(*args: object, **kwargs: object) -> list:
+    import pytorch_lightning as pl
+
+    class Stop(pl.Callback):
+        def on_train_batch_start(self, trainer: pl.Trainer, module: object, batch: object, i: int) -> None:
+            if trainer.current_epoch == 1 and i == 1:
+                raise _Interrupt
+
+    return [Stop()]
+
+
+@pytest.mark.parametrize("algorithm, settings", [("enas", {"num_select": 3}),
+                                                 ("spos", {"population": 4, "iterations": 1})])
+def test_interrupted_search_resumes_in_process(algorithm: str, settings: dict, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same guarantee, in-process, for the sampling algorithms (controller / RNG state)."""
+    from trial_templates import runner
+    from trial_templates.config import SearchConfig
+
+    def cfg(out: Path) -> SearchConfig:
+        return SearchConfig(algorithm=algorithm, space="nb201", space_args={"C": 4, "N": 1}, data="synthetic",
+                            subset=64, batch_size=16, epochs=3, output=str(out), progress=False,
+                            accelerator="cpu", report="none", plots=False, settings=dict(settings))
+
+    ref = runner.run_search(cfg(tmp_path / "ref"))
+    with monkeypatch.context() as m:
+        m.setattr(runner, "choose_reporters", _interrupting_reporters)
+        with pytest.raises(_Interrupt):
+            runner.run_search(cfg(tmp_path / "cut"))
+    assert not (tmp_path / "cut" / "architecture.json").exists()
+    assert runner.run_search(cfg(tmp_path / "cut")) == ref

@@ -16,8 +16,9 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from supernas.architecture import Architecture
 from supernas.errors import ArchitectureError, bad_value

@@ -8,8 +8,8 @@ node, otherwise to ``in{i}``. An edge is labelled by the op of the layer choice 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from torch import nn
 

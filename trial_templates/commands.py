@@ -37,12 +37,13 @@ def _common(p: argparse.ArgumentParser, epochs: int) -> None:
 
 
 def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
-    return dict(data=args.data, data_dir=args.data_dir, subset=args.subset, batch_size=args.batch_size,
-                epochs=args.epochs, seed=args.seed, output=args.output or f"supernas-{command}",
-                accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
-                precision=args.precision, report=args.report,
-                metric_names=parse_metric_names(args.metric_name), num_workers=args.num_workers,
-                progress=not args.no_progress, plots=not args.no_plots, limit_batches=args.limit_batches)
+    return {"data": args.data, "data_dir": args.data_dir, "subset": args.subset,
+            "batch_size": args.batch_size, "epochs": args.epochs, "seed": args.seed,
+            "output": args.output or f"supernas-{command}", "accelerator": args.accelerator,
+            "devices": args.devices, "strategy": args.strategy, "precision": args.precision,
+            "report": args.report, "metric_names": parse_metric_names(args.metric_name),
+            "num_workers": args.num_workers, "progress": not args.no_progress,
+            "plots": not args.no_plots, "limit_batches": args.limit_batches}
 
 
 @subcommand("search")

@@ -3,15 +3,15 @@ cell as a graph."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from trial_templates.cellgraph import Edge  # noqa: E402
+from trial_templates.cellgraph import Edge
 
 MAX_PANELS = 36
 

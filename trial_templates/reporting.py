@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import os
 import sys
-from typing import Any, Mapping, TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 import pytorch_lightning as pl
 
@@ -25,7 +26,7 @@ from supernas.errors import bad_value
 
 REPORT_KINDS = ("auto", "stdout", "nni", "katib-push", "none")
 DEFAULT_METRIC_NAMES = {"val_acc": "Validation-Accuracy", "val_loss": "Validation-Loss",
-                        "params": "Parameters"}
+                        "val_supernet_acc": "Supernet-Validation-Accuracy", "params": "Parameters"}
 MAIN_METRIC = "val_acc"
 
 
@@ -156,7 +157,7 @@ def choose_reporters(kind: str, names: Mapping[str, str] | None = None,
     return {"nni": lambda: [NniReporter()],
             "katib-push": lambda: [KatibPushReporter(names)],
             "stdout": lambda: [KatibStdoutReporter(names)],
-            "none": lambda: []}[resolved]()
+            "none": list}[resolved]()
 
 
 def parse_metric_names(pairs: list[str] | None) -> dict[str, str] | None:

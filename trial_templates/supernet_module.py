@@ -3,15 +3,18 @@
 Manual optimisation; each training step runs two named phases: the architecture (or controller)
 phase on a held-out batch, then the weight phase on a training batch, both through
 ``self.manual_backward`` so AMP and DDP work. Validation measures the currently derived
-architecture (``algo.eval_forward``). ``final_result`` calls ``algo.select`` on the validation
-batches once training is over. The algorithm's own state rides in the Lightning checkpoint.
+architecture (``algo.eval_forward``, logged as ``val_acc``) and the supernet as the algorithm
+runs it (DARTS mixture, sampled path: ``val_supernet_acc``). ``final_result`` calls
+``algo.select`` on the validation batches once training is over. The algorithm's own state
+rides in the Lightning checkpoint.
 """
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -114,6 +117,9 @@ class SupernetModule(pl.LightningModule):
         logits = self.algo.eval_forward(x)  # [B, classes]
         self.log("val_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True, batch_size=len(y))
         self.log("val_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True, prog_bar=True,
+                 sync_dist=True, batch_size=len(y))
+        mixed = self.supernet(x)  # [B, classes]: the supernet as the algorithm runs it (mixture/sample)
+        self.log("val_supernet_acc", (mixed.argmax(1) == y).float().mean(), on_epoch=True,
                  sync_dist=True, batch_size=len(y))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -13,8 +13,12 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
 from supernas.errors import bad_value
-from trial_templates.data.datasets import (EpochShuffleSampler, ImageTensorDataset, PairedDataset,
-                                           split_indices)
+from trial_templates.data.datasets import (
+    EpochShuffleSampler,
+    ImageTensorDataset,
+    PairedDataset,
+    split_indices,
+)
 from trial_templates.data.sources import DATA, ArrayData
 
 MODES = ("search", "train")

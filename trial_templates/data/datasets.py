@@ -6,7 +6,7 @@ whatever the global random state is when the epoch starts (see ``EpochShuffleSam
 from __future__ import annotations
 
 import random
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -90,7 +90,7 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[list[int], list[i
     """Seeded split of ``range(n)`` into (first, second) with ``round(n * fraction)`` in second."""
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g).tolist()
-    k = int(round(n * fraction))
+    k = round(n * fraction)
     return sorted(perm[k:]), sorted(perm[:k])
 
 

@@ -6,9 +6,9 @@ and CIFAR-10 is read from a local directory or zip (``trial_templates.data.cifar
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
