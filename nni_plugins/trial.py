@@ -99,7 +99,8 @@ def run_oneshot(params: Mapping[str, Any], args: argparse.Namespace) -> tuple[di
         nni.report_intermediate_result({"default": accuracy(algo.eval_forward, val)})
     choices = algo.select(list(batches(val, args.batch_size, args.seed)))
     arch = architecture_of(space, choices)
-    return {"default": accuracy(algo.eval_forward, val)}, arch
+    child_params = sum(p.numel() for p in arch.build().parameters())
+    return {"default": accuracy(algo.eval_forward, val), "params": child_params}, arch
 
 
 def _cycle(data: Batch, size: int, seed: int) -> Iterator[Batch]:
