@@ -17,15 +17,16 @@ import json
 import multiprocessing as mp
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, SHARED, mean_std, write_result  # noqa: E402
-from benchmarks.nb201_tables import OPTIMUM_200EP, load_tables, nni_search_space  # noqa: E402
-from benchmarks.tuners import SEARCHERS, interface_of  # noqa: E402
+from benchmarks.common import RESULTS, SHARED, mean_std, write_result
+from benchmarks.nb201_tables import OPTIMUM_200EP, load_tables, nni_search_space
+from benchmarks.tuners import SEARCHERS, interface_of
 
 #: NAS-Bench-201 paper, Table 5, CIFAR-10 test (12,000 s simulated budget, 500 runs).
 PAPER_ROWS = {"REA": (93.92, 0.30), "REINFORCE": (93.85, 0.37), "RS": (93.70, 0.36)}

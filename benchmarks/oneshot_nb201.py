@@ -23,14 +23,15 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED, mean_std, write_result  # noqa: E402
-from benchmarks.nb201_tables import cell_string, load_tables  # noqa: E402
+from benchmarks.common import SHARED, mean_std, write_result
+from benchmarks.nb201_tables import cell_string, load_tables
 
 ALGOS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts": ("darts", {"temperature": 1.0, "order": 1}),

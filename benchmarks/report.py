@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import BENCH_DIR, REPO, RESULTS  # noqa: E402
-from benchmarks.report_sections import SECTIONS  # noqa: E402
+from benchmarks.common import BENCH_DIR, REPO, RESULTS
+from benchmarks.report_sections import SECTIONS
 
 HEADER = """# supernas benchmarks
 

@@ -5,7 +5,8 @@ function, and returns the section body: tables, goal checks and the command/mach
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Docs = list[dict[str, Any]]
 Prov = Callable[[dict[str, Any]], str]
@@ -61,8 +62,8 @@ def oneshot(docs: Docs, prov: Prov) -> str:
         for algo, r in doc["results"].items():
             rows.append([algo, r["seeds"], pm(r["test200"]), pm(r["skip_connections"], 1),
                          f"{r['median_step_ms']:.0f}", pm(r["total_minutes"], 1),
-                         f"C={s['C']}, N={s['N']}, {s['images']} imgs, bs {s['batch']}, "
-                         f"{s['epochs']} ep"])
+                         (f"C={s['C']}, N={s['N']}, {s['images']} imgs, bs {s['batch']}, "
+                          f"{s['epochs']} ep")])
         errors = [f"{r['algo']} seed {r['seed']}: {r['error']}" for r in doc["runs"] if "error" in r]
         provs.append(prov(doc) + ("\n\nFailed runs: " + "; ".join(errors) if errors else ""))
     rows += [[f"paper: {k}", "", f"{v:.2f}", "", "", "", "NB201 paper"]

@@ -20,16 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED, write_result  # noqa: E402
-from benchmarks.nb201_tables import load_tables, nni_search_space  # noqa: E402
-from benchmarks.tuners import SEARCHERS, interface_of  # noqa: E402
-
+from benchmarks.common import SHARED, write_result
+from benchmarks.nb201_tables import load_tables, nni_search_space
+from benchmarks.tuners import SEARCHERS, interface_of
 
 PERSIST = "+persist"
 #: default line-up: every searcher, plus the supernas REINFORCE tuner persisting its state after

@@ -33,13 +33,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, write_result  # noqa: E402
+from benchmarks.common import REPO, write_result
 
 CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "nni-darts", "supernas-enas",
            "supernas-spos", "child-alone")
@@ -101,7 +102,7 @@ def run_config(name: str, settings: dict[str, Any], timeout: float) -> dict[str,
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name,
            "--settings", json.dumps(settings)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     except subprocess.TimeoutExpired:
         return {"config": name, "error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

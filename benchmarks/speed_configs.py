@@ -8,7 +8,8 @@ worker process only pays for what it runs.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,8 +17,8 @@ from torch import nn
 from benchmarks.speed import make_batches
 
 Step = Callable[[int], Any]
-SGD = dict(lr=0.025, momentum=0.9, weight_decay=3e-4)  # DARTS weight optimiser (arXiv 1806.09055)
-ADAM = dict(lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)  # DARTS architecture optimiser
+SGD = {"lr": 0.025, "momentum": 0.9, "weight_decay": 3e-4}  # DARTS weight optimiser (arXiv 1806.09055)
+ADAM = {"lr": 3e-4, "betas": (0.5, 0.999), "weight_decay": 1e-3}  # DARTS architecture optimiser
 CLIP = 5.0  # DARTS gradient norm clip
 
 

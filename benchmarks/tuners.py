@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import importlib
 import random
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 

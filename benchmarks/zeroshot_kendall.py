@@ -14,18 +14,20 @@ test accuracy is reported (``scipy.stats.kendalltau``). Scores that are NaN coun
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED, write_result  # noqa: E402
-from benchmarks.nb201_tables import NB201_OPS, cell_string, load_tables  # noqa: E402
+from benchmarks.common import RESULTS, SHARED, write_result
+from benchmarks.nb201_tables import NB201_OPS, cell_string, load_tables
 
 NASWOT_PAPER_TAU = 0.574  # arXiv 2006.04647, NAS-Bench-201 CIFAR-10
 
@@ -43,24 +45,48 @@ def draw_cells(n: int, seed: int) -> list[dict[str, str]]:
 
 
 def score_cells(cells: list[dict[str, str]], batches: list[tuple[Any, Any]], args: argparse.Namespace,
-                proxies: Sequence[str]) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Scores per proxy (one per cell) and total seconds per proxy."""
+                proxies: Sequence[str], journal: Path | None) -> list[dict[str, Any]]:
+    """Per cell: its string, and per proxy the score and seconds. Cells already in ``journal``
+    (JSON lines, same settings) are not scored again; new ones are appended as they finish.
+    Stops early, keeping what is done, after ``args.max_minutes``."""
+    done = _journal_rows(journal)
+    rows, start = [], time.perf_counter()
+    for i, cell in enumerate(cells):
+        key = cell_string(cell)
+        if key not in done:
+            if args.max_minutes and time.perf_counter() - start > 60 * args.max_minutes:
+                break
+            done[key] = _score_one(i, cell, batches, args, proxies)
+            if journal is not None:
+                with journal.open("a") as fh:
+                    fh.write(json.dumps(done[key]) + "\n")
+        rows.append(done[key])
+    return rows
+
+
+def _journal_rows(journal: Path | None) -> dict[str, dict[str, Any]]:
+    if journal is None or not journal.is_file():
+        return {}
+    rows = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    return {r["cell"]: r for r in rows}
+
+
+def _score_one(i: int, cell: dict[str, str], batches: list[tuple[Any, Any]],
+               args: argparse.Namespace, proxies: Sequence[str]) -> dict[str, Any]:
     import torch
 
     from supernas.freeze import freeze
     from supernas.spaces import create_space
     from supernas.zeroshot import PROXIES, score_child
 
-    scores: dict[str, list[float]] = {p: [] for p in proxies}
-    seconds = {p: 0.0 for p in proxies}
-    for i, cell in enumerate(cells):
-        torch.manual_seed(args.seed * 100_003 + i)  # a fresh random init per cell
-        child = freeze(create_space("nb201", C=args.C, N=args.N), cell)
-        for p in proxies:
-            start = time.perf_counter()
-            scores[p].append(score_child(child, batches, PROXIES.get(p), seed=i))
-            seconds[p] += time.perf_counter() - start
-    return scores, seconds
+    torch.manual_seed(args.seed * 100_003 + i)  # a fresh random init per cell
+    child = freeze(create_space("nb201", C=args.C, N=args.N), cell)
+    row: dict[str, Any] = {"cell": cell_string(cell), "scores": {}, "seconds": {}}
+    for p in proxies:
+        t0 = time.perf_counter()
+        row["scores"][p] = score_child(child, batches, PROXIES.get(p), seed=i)
+        row["seconds"][p] = time.perf_counter() - t0
+    return row
 
 
 def kendall(scores: Sequence[float], accs: Sequence[float]) -> float:
@@ -84,6 +110,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--proxies", nargs="+", default=None, help="default: every registered proxy")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop scoring after this long and report the cells done (0: no limit); "
+                        "the journal lets the same command resume and finish later")
     p.add_argument("--shared", type=Path, default=SHARED)
     p.add_argument("--out", type=Path, default=None)
     return p.parse_args(argv)
@@ -92,7 +121,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> Path:
     import torch
 
-    from benchmarks.cifar import batches as make_batches, load_subset
+    from benchmarks.cifar import batches as make_batches
+    from benchmarks.cifar import load_subset
     from supernas.zeroshot import PROXIES
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -106,20 +136,26 @@ def main(argv: Sequence[str] | None = None) -> Path:
     data = make_batches(x, y, args.batch, seed=args.seed, flip=False)[: args.batches]
     table = load_tables(args.shared)
     cells = draw_cells(args.cells, args.seed)
-    accs = [table.test_of(c) for c in cells]
     start = time.perf_counter()
-    scores, seconds = score_cells(cells, data, args, proxies)
-    results = {p: {"kendall_tau": kendall(scores[p], accs), "seconds": seconds[p],
-                   "non_finite": sum(not math.isfinite(s) for s in scores[p])} for p in proxies}
-    payload = {"smoke": args.smoke, "cells": len(cells),
+    name = "zeroshot_kendall_smoke" if args.smoke else "zeroshot_kendall"
+    tag = f"C{args.C}-N{args.N}-b{args.batch}x{args.batches}-s{args.seed}"
+    journal = None if args.smoke else (args.out or RESULTS) / f"{name}.{tag}.cells.jsonl"
+    if journal is not None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+    rows = score_cells(cells, data, args, proxies, journal)
+    accs = [table.test200[r["cell"]] for r in rows]
+    results = {p: {"kendall_tau": kendall([r["scores"][p] for r in rows], accs),
+                   "seconds": sum(r["seconds"][p] for r in rows),
+                   "non_finite": sum(not math.isfinite(r["scores"][p]) for r in rows)}
+               for p in proxies}
+    payload = {"smoke": args.smoke, "cells": len(rows), "cells_requested": len(cells),
                "skeleton": {"space": "nb201", "C": args.C, "N": args.N},
                "batch": args.batch, "batches": args.batches, "seed": args.seed,
-               "wall_seconds": time.perf_counter() - start, "results": results,
+               "wall_seconds_this_invocation": time.perf_counter() - start, "results": results,
                "reference": {"naswot_paper_tau": NASWOT_PAPER_TAU},
-               "cells_scored": [{"cell": cell_string(c), "test200": a, **{p: scores[p][i] for p in proxies}}
-                                for i, (c, a) in enumerate(zip(cells, accs))]}
-    return write_result("zeroshot_kendall_smoke" if args.smoke else "zeroshot_kendall",
-                        payload, args.out, argv)
+               "cells_scored": [{"cell": r["cell"], "test200": a, **r["scores"]}
+                                for r, a in zip(rows, accs)]}
+    return write_result(name, payload, args.out, argv)
 
 
 if __name__ == "__main__":

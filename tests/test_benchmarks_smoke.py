@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 def run_script(name: str, *args: str, out: Path, shared: Path) -> dict:
     """Run ``benchmarks/<name>.py --smoke`` as a user would; return its JSON result."""
     cmd = [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), "--smoke", "--out", str(out), *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**__import__("os").environ, "SUPERNAS_SHARED": str(shared)})
+    proc = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "SUPERNAS_SHARED": str(shared)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((out / f"{name}_smoke.json").read_text())
     assert doc["benchmark"] == f"{name}_smoke" and doc["smoke"] is True
