@@ -82,13 +82,23 @@ class OneShotAlgorithm(ABC):
     needs_training: bool = True
 
     def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Forward used for validation metrics (by default the derived architecture)."""
+        """Forward of the derived architecture on the shared weights, for validation metrics.
+
+        Batch norm uses the statistics of ``x`` itself: running statistics gathered while the
+        supernet ran mixtures (DARTS) or many sampled paths (ENAS, SPOS) do not describe one
+        child (SPOS, arXiv 1904.00420, sec. 3.3), and with them a derived child scores at chance.
+        The supernet's BN buffers are left unchanged.
+        """
         from supernas.mutator import FixedMutator
+        from supernas.oneshot.supernet_eval import KeepBatchNorm, batch_norms
 
         saved = self.mutator
         FixedMutator(self.derive()).bind(self.space)
         try:
-            return self.space(x)
+            with KeepBatchNorm(self.space):
+                for bn in batch_norms(self.space):
+                    bn.train()
+                return self.space(x)
         finally:
             saved.bind(self.space)
 
