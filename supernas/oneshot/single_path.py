@@ -33,7 +33,7 @@ from supernas.errors import bad_value
 from supernas.mutator import Mutator, UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
-from supernas.oneshot.supernet_eval import evaluate_path
+from supernas.oneshot.supernet_eval import KeepBatchNorm, batch_norms, evaluate_path
 from supernas.space import Choice, decisions
 
 LR_SCHEDULES = ("linear", "constant")
@@ -122,12 +122,19 @@ class SinglePathOneShot(OneShotAlgorithm):
         return dict(self.best if self.best is not None else self.reference)
 
     def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run ``derive()`` through the supernet without touching the sampler's RNG."""
+        """Run ``derive()`` through the supernet without touching the sampler's RNG.
+
+        Batch norm normalises with the statistics of ``x`` (buffers kept): the running statistics
+        of a supernet trained on many paths do not fit one path (SPOS, section 3.3).
+        """
         claim(self.mutator)
         saved = dict(self.mutator.current)
         self.mutator.set_current(self.derive())
         try:
-            return self.space(x)
+            with KeepBatchNorm(self.space):
+                for bn in batch_norms(self.space):
+                    bn.train()
+                return self.space(x)
         finally:
             self.mutator.current = saved
 
