@@ -77,22 +77,35 @@ def _replacement(m: Mutable, choices: Mapping[str, Choice]) -> nn.Module:
     return FrozenInput(m.key, choice, m.n_candidates, m.reduction)
 
 
-def _copy_without_mutators(space: nn.Module) -> nn.Module:
-    found = named_mutables(space)
-    saved = [m._mutator for _, m in found]
-    for _, m in found:
+def _kept_candidates(m: LayerChoice, choices: Mapping[str, Choice]) -> nn.ModuleDict:
+    """The candidates of ``m`` that the child keeps (none for a dropped ``depends_on`` layer)."""
+    if m.depends_on is not None and m.depends_on[1] not in choices[m.depends_on[0]]:
+        return nn.ModuleDict()
+    return nn.ModuleDict({choices[m.key]: m.candidates[choices[m.key]]})
+
+
+def _pruned_copy(space: nn.Module, choices: Mapping[str, Choice]) -> nn.Module:
+    """Deep copy of ``space`` without mutators and without unchosen candidates (copying
+    only what the child keeps makes ``freeze`` cheap on large supernets)."""
+    found = [m for _, m in named_mutables(space)]
+    saved = [(m._mutator, m._modules.get("candidates")) for m in found]
+    for m in found:
         m.bind_mutator(None)
+        if isinstance(m, LayerChoice):
+            m._modules["candidates"] = _kept_candidates(m, choices)
     try:
         return copy.deepcopy(space)
     finally:
-        for (_, m), mut in zip(found, saved):
+        for m, (mut, candidates) in zip(found, saved):
             m.bind_mutator(mut)
+            if isinstance(m, LayerChoice):
+                m._modules["candidates"] = candidates
 
 
 def freeze(space: nn.Module, architecture: Mapping[str, Choice] | Architecture) -> nn.Module:
     """Return a copy of ``space`` in which every mutable is replaced by its chosen candidate(s)."""
     choices = validate(dict(getattr(architecture, "choices", architecture)), decisions(space))
-    child = _copy_without_mutators(space)
+    child = _pruned_copy(space, choices)
     for path, m in reversed(named_mutables(child)):  # innermost first: paths stay valid
         parent_path, _, name = path.rpartition(".")
         parent = child.get_submodule(parent_path) if parent_path else child
