@@ -19,6 +19,9 @@ from katib_suggestions.service import SuggestionService
 
 HEALTH_SERVICE = "manager.v1beta1.Suggestion"
 DEFAULT_PORT = 6789  # Katib's suggestion port (composer.go defaultGRPCPort)
+#: Katib sends every trial with its assignments in each request: thousands of trials exceed
+#: gRPC's default 4 MiB receive limit.
+MAX_MESSAGE = 256 * 2**20
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,9 @@ log = logging.getLogger(__name__)
 def build_server(state_dir: str | Path, address: str = f"[::]:{DEFAULT_PORT}",
                  algorithms: Iterable[str] | None = None, workers: int = 4) -> tuple[grpc.Server, int]:
     """A started-ready (not started) server and the port it bound."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers),
+                         options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                  ("grpc.max_send_message_length", MAX_MESSAGE)])
     pb_grpc.add_SuggestionServicer_to_server(SuggestionService(state_dir, algorithms), server)
     health_servicer = health.HealthServicer()
     for name in ("", HEALTH_SERVICE):

@@ -62,17 +62,18 @@ def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
 
 @contextlib.contextmanager
 def child_from_supernet(supernet_file: Path) -> Iterator[None]:
-    """While active, ``Architecture.build()`` copies the child's weights from the saved supernet."""
+    """While active, ``Architecture.build()`` copies the child's weights from the saved supernet
+    weights (a ``state_dict`` keyed by supernet module paths; candidates are keyed by op token, so
+    every trial names a candidate's weights alike). Weights the file lacks stay fresh."""
     from supernas.architecture import Architecture
-    from supernas.freeze import copy_weights
 
     original = Architecture.build
 
     def build(self: Architecture) -> Any:
         child = original(self)
-        supernet = self.build_space()
-        supernet.load_state_dict(torch.load(supernet_file, map_location="cpu"))
-        copy_weights(supernet, child)
+        shared = torch.load(supernet_file, map_location="cpu", weights_only=True)
+        own = child.state_dict()
+        child.load_state_dict({k: shared.get(k, v) for k, v in own.items()})
         return child
 
     Architecture.build = build  # type: ignore[method-assign]
@@ -83,16 +84,12 @@ def child_from_supernet(supernet_file: Path) -> Iterator[None]:
 
 
 def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
-    """Merge the trained child (``model.pt`` of ``supernas train``) into the supernet and write
-    ``trial_dir/supernet-out.pt`` atomically."""
-    from supernas.architecture import Architecture
-
+    """Merge the trained child (``model.pt`` of ``supernas train``) into the shared supernet
+    weights and write ``trial_dir/supernet-out.pt`` atomically."""
     saved = torch.load(model_file, map_location="cpu")
-    supernet = Architecture.from_dict(saved["architecture"]).build_space()
-    if (trial_dir / IN_FILE).is_file():
-        supernet.load_state_dict(torch.load(trial_dir / IN_FILE, map_location="cpu"))
-    state = supernet.state_dict()
-    state.update({k: v for k, v in saved["state_dict"].items() if k in state})
+    shared = trial_dir / IN_FILE
+    state = torch.load(shared, map_location="cpu", weights_only=True) if shared.is_file() else {}
+    state.update(saved["state_dict"])
     out = trial_dir / OUT_FILE
     tmp = out.with_name(f".{OUT_FILE}.tmp")
     torch.save(state, tmp)

@@ -221,3 +221,14 @@ def test_offline_validation_cli(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(with_algorithm(MINIMAL_ENAS, "enas", {"controller_hidden_size": "-1"})))
     assert main([str(good)]) == 0
     assert main([str(good), str(bad)]) == 1
+
+
+def test_requests_larger_than_grpc_default_limit(channel: grpc.Channel, shared_dir: Path) -> None:
+    """Katib sends every trial each time: 1,000 trials of 5 KB assignments (5 MB > gRPC's 4 MiB)."""
+    sim = KatibSim(channel, with_algorithm(example(shared_dir, "darts-gpu"), "supernas-darts"))
+    sim.call(1000)
+    for name in sim.order:
+        sim.trials[name].spec.parameter_assignments.assignments[0].value += "x" * 5000
+        sim.finish(name, C.SUCCEEDED, "0.5")
+    assert sim.request(1).ByteSize() > 4 * 2**20
+    check_reply(sim.call(1), 1, ["algorithm-settings", "search-space", "num-layers", "seed"])

@@ -9,8 +9,10 @@ One assignment, ``architecture``: ``b64:`` + URL-safe base64 of the supernas arc
      "choices":{"layer0":"convolution:filter_size=3,num_filter=32,stride=1","layer1":"...",
                 "skip1":[0]}}
 
-``space_args.operations`` lists every candidate so all trials build the same supernet (needed to
-share its weights). Settings: the strategy's own keyword arguments (``supernas.strategies``),
+``space_args.operations`` lists only the operations the architecture uses: Katib sends every
+trial's assignments with every call, so the value is kept short (a full list of Katib's enas-cpu
+example is ~5 KB per trial). Candidates are keyed by their token, so the weights of a candidate
+have the same name in every trial's (partial) supernet, which is what sharing them needs. Settings: the strategy's own keyword arguments (``supernas.strategies``),
 ``seed``, and for ``supernas-enas`` Katib's ``suggestion_trial_dir`` (weight sharing,
 ``weights.py``).
 """
@@ -64,7 +66,10 @@ class SupernasMultiTrial(MultiTrial):
         return {k: v for k, v in self.settings.items() if k in params}
 
     def encode(self, choices: Choices) -> dict[str, str]:
-        arch = Architecture(choices=choices, space=SPACE_NAME, space_args=self.space.space_args())
+        used = {v for k, v in choices.items() if k.startswith("layer")}
+        args = self.space.space_args()
+        args["operations"] = [t for t in args["operations"] if t in used]
+        arch = Architecture(choices=choices, space=SPACE_NAME, space_args=args)
         return {"architecture": b64_json(arch.to_dict())}
 
     def decode(self, assignments: Mapping[str, str]) -> Choices:
