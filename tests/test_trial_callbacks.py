@@ -70,7 +70,9 @@ def test_stdout_report_lines_in_search(tmp_path: Path, capsys: pytest.CaptureFix
     result = run_search(cfg)
     out = capsys.readouterr().out
     assert f"Validation-Accuracy={result['metrics']['val_acc']:.6g}" in out
-    assert out.count("Validation-Accuracy=") == 2  # one epoch + final
+    lines = out.splitlines()
+    assert sum(line.startswith("Validation-Accuracy=") for line in lines) == 2  # one epoch + final
+    assert sum(line.startswith("Supernet-Validation-Accuracy=") for line in lines) == 1  # epoch only
 
 
 def test_cell_graph_for_input_choice_space() -> None:

@@ -84,7 +84,7 @@ def test_interrupted_search_resumes_in_process(algorithm: str, settings: dict, t
     from trial_templates.config import SearchConfig
 
     def cfg(out: Path) -> SearchConfig:
-        return SearchConfig(algorithm=algorithm, space="nb201", space_args={"C": 4, "N": 1}, data="synthetic",
+        return SearchConfig(algorithm=algorithm, space="mlp", data="synthetic",
                             subset=64, batch_size=16, epochs=3, output=str(out), progress=False,
                             accelerator="cpu", report="none", plots=False, settings=dict(settings))
 
