@@ -7,7 +7,7 @@ Reads ``nni.get_next_parameter()`` and runs, on the offline scikit-learn digits 
 * a one-shot search, for ``supernas.oneshot/1`` parameters from ``SupernasOneShot``.
 
 Reports ``{"default": val_accuracy, "loss": ...}`` after every epoch and a final
-``{"default": val_accuracy, "params": parameter count, "architecture": JSON string}``; the
+``{"default": val_accuracy, "params": parameter count, "architecture": architecture JSON}``; the
 architecture is also written to ``$NNI_OUTPUT_DIR/architecture.json``. Plain torch and few
 epochs keep it CPU-friendly; the Lightning templates (``trial_templates``) are the full version.
 ``--fail-if KEY=VALUE`` makes trials whose architecture chooses VALUE for KEY exit with an
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         arch = architecture_from(params, args.space)
         check_fail_if(arch, args.fail_if)
         final = train_child(arch, args)
-    final["architecture"] = json.dumps(arch.choices, sort_keys=True)
+    final["architecture"] = arch.to_json(indent=None)  # as the Lightning template reports it
     _save(arch)
     nni.report_final_result(final)
     print(json.dumps(final))

@@ -73,7 +73,7 @@ def run_to_end(runner: NniRunner, name: str, config: dict[str, Any]) -> tuple[st
 
 def best_architecture(port: int) -> dict[str, Any]:
     done = [m for m in (final_metric(t) for t in trials(port)) if m is not None]
-    return json.loads(max(done, key=lambda m: m["default"])["architecture"])
+    return json.loads(max(done, key=lambda m: m["default"])["architecture"])["choices"]
 
 
 @pytest.mark.parametrize("name", ["enas", "evolution", "random"])
@@ -93,11 +93,12 @@ def test_registered_strategy_tuner_runs_to_done(runner: NniRunner, name: str) ->
 def test_trials_run_by_the_lightning_template(runner: NniRunner) -> None:
     """``supernas train --architecture nni`` (trial_templates) as the trial command."""
     config = example("template_random", max_trials=2)
-    config["trialCommand"] = config["trialCommand"].replace("--epochs 3", "--epochs 2")
+    config["trialCommand"] = config["trialCommand"].replace("--epochs 1", "--epochs 2")
     exp_id, port = run_to_end(runner, "template", config)
     jobs = trials(port)
     assert len(jobs) == 2 and all(t["status"] == "SUCCEEDED" for t in jobs)
-    assert all(intermediate_count(port, t["trialJobId"]) == 2 for t in jobs)
+    counts = [intermediate_count(port, t["trialJobId"]) for t in jobs]
+    assert counts == [2, 2], (counts, runner.exp_dir(exp_id))  # one per epoch
     assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
     assert read_state(runner, exp_id)["stats"]["succeeded"] == 2
 
