@@ -137,13 +137,15 @@ def _ratio_lines(r: dict[str, Any], g: dict[str, float], what: str) -> str:
 
 def service(docs: Docs, prov: Prov) -> str:
     doc = docs[-1]
-    rows = [[r["searcher"], r["interface"], r.get("persist", "no"), _ms(r["first_window_median_ms"]),
-             f"{r['last_window_median_ms']:.2f}", f"{r['mean_ms']:.2f}", f"{r['peak_rss_mib']:.0f}",
+    rows = [[r["searcher"], r["interface"], r.get("history", "tuner loop"), r.get("persist", "no"),
+             _ms(r["first_window_median_ms"]),
+             f"{r['last_window_median_ms']:.2f}", _ms(r.get("last_window_median_cpu_ms")),
+             f"{r['mean_ms']:.2f}", f"{r['peak_rss_mib']:.0f}",
              f"{r['peak_rss_mib'] - r['rss_before_tuner_mib']:.0f}"] for r in doc["results"]]
     out = (f"Time of one `generate_parameters` + `receive_trial_result` pair (ms), median over the "
            f"first and the last {doc['window']} of {doc['trials']:,} trials, on the NB201 space.\n\n")
-    out += table(["tuner", "interface", "state persisted", "median ms (first)",
-                  f"median ms (last, ~{doc['trials']:,} done)", "mean ms", "peak RSS MiB",
+    out += table(["tuner", "interface", "history built by", "state persisted", "median ms (first)",
+                  f"median ms (last, ~{doc['trials']:,} done)", "same, CPU ms", "mean ms", "peak RSS MiB",
                   "RSS over imports MiB"], rows)
     return out + "\n" + prov(doc) + "\n"
 

@@ -62,22 +62,24 @@ def measure(searcher: str, trials: int, window: int, shared: Path) -> dict[str, 
     if base.startswith("supernas-"):  # history through NNI's resume path (see module docstring)
         tuner.import_data(history_rows(table, trials - window, seed=0))
         first = trials - window + 1
-    times, persist_from = [], trials - window + 1 if searcher.endswith(PERSIST) else None
+    times, cpu, persist_from = [], [], trials - window + 1 if searcher.endswith(PERSIST) else None
     for trial in range(first, trials + 1):
         if trial == persist_from:
             tuner.state.state_dir = persist_dir  # the history is built in memory, then persisted
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         params = tuner.generate_parameters(trial)
         reward = table.reward(params)  # outside the tuner, but negligible (a dict lookup)
         tuner.receive_trial_result(trial, params, reward)
         if hasattr(tuner, "trial_end"):
             tuner.trial_end(trial, True)
         times.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.process_time() - cpu0) * 1e3)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {"searcher": base, "interface": interface_of(base), "trials": trials,
             "history": "import_data" if first > 1 else "tuner loop",
             "persist": "yes (last window)" if searcher.endswith(PERSIST) else "no",
             "last_window_median_ms": statistics.median(times[-window:]),
+            "last_window_median_cpu_ms": statistics.median(cpu[-window:]),
             "first_window_median_ms": None if persist_from or first > 1
             else statistics.median(times[:window]),
             "mean_ms": statistics.fmean(times), "total_s": sum(times) / 1e3,
