@@ -49,7 +49,23 @@ def machine() -> dict[str, Any]:
         "nni": _version("nni"),
         "pytorch_lightning": _version("pytorch-lightning"),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "git": git_state(),
     }
+
+
+def git_state() -> str:
+    """``HEAD`` commit, plus the code paths with uncommitted changes (results of a dirty tree
+    measure code that is in no commit)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return out.stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--", "supernas", "nni_plugins", "benchmarks/*.py")
+    paths = sorted({line[3:] for line in dirty.splitlines() if len(line) > 3})
+    return head + (f" + uncommitted changes in {', '.join(paths)}" if paths else "")
 
 
 def _torch_threads() -> int | None:

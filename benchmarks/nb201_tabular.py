@@ -99,6 +99,15 @@ def run_all(searchers: Sequence[str], seeds: dict[str, range], budgets: Sequence
     return runs
 
 
+def drop_from_journal(journal: Path, searchers: Sequence[str]) -> None:
+    """Forget the journaled runs of ``searchers`` (their code changed: run them again)."""
+    if not searchers or not journal.is_file():
+        return
+    keep = [ln for ln in journal.read_text().splitlines()
+            if ln.strip() and json.loads(ln)["searcher"] not in searchers]
+    journal.write_text("".join(ln + "\n" for ln in keep))
+
+
 def summarise(runs: list[dict[str, Any]], searchers: Sequence[str],
               budgets: Sequence[int]) -> dict[str, Any]:
     """Per searcher and budget: mean/std of the 200-ep test accuracy and of the reward."""
@@ -126,6 +135,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         "benchmarks/nb201_strategy_quick.py uses to tune strategy defaults")
     p.add_argument("--tpe-seeds", type=int, default=None, help="seeds for nni-tpe (slow)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--fresh", nargs="*", default=[], choices=list(SEARCHERS),
+                   help="re-run these searchers instead of reusing their journaled runs")
     p.add_argument("--shared", type=Path, default=SHARED)
     p.add_argument("--out", type=Path, default=None, help="results directory")
     return p.parse_args(argv)
@@ -145,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     journal = None if args.smoke else (args.out or RESULTS) / f"{name}.runs.jsonl"
     if journal is not None:
         journal.parent.mkdir(parents=True, exist_ok=True)
+        drop_from_journal(journal, args.fresh)
     runs = run_all(args.searchers, seeds, sorted(args.budgets), args.workers, args.shared, journal)
     payload = {
         "smoke": args.smoke, "budgets": sorted(args.budgets), "first_seed": args.first_seed, "wall_seconds_this_invocation": time.perf_counter() - start,

@@ -59,7 +59,8 @@ def provenance(doc: dict[str, Any]) -> str:
     m = doc.get("machine", {})
     return (f"Command: `{doc.get('command', '?')}`  \n"
             f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; torch {m.get('torch')}, "
-            f"NNI {m.get('nni')}, Python {m.get('python')}; run {m.get('date', '?')}.")
+            f"NNI {m.get('nni')}, Python {m.get('python')}; run {m.get('date', '?')}"
+            + (f"; code {m['git']}." if m.get("git") else "."))
 
 
 def note(name: str, notes_dir: Path) -> str:
