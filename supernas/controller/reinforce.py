@@ -50,16 +50,29 @@ class Reinforce:
         # (architecture, advantage) awaiting the next aggregated update; the log-probabilities
         # are recomputed at update time (the controller has not changed since they were drawn).
         self.pending: list[tuple[dict[str, Choice], float]] = []
+        # Differentiable passes of the pending architectures handed to ``record`` (not state:
+        # recomputed when missing; valid because the controller only changes in ``update``).
+        self._samples: list[Sample | None] = []
 
     def record(self, choices: Mapping[str, Choice], reward: float, entropy: float,
-               backward: Backward | None = None) -> bool:
-        """Add one rewarded architecture; update when ``aggregate`` are pending (returns True)."""
+               backward: Backward | None = None, sample: Sample | None = None) -> bool:
+        """Add one rewarded architecture; update when ``aggregate`` are pending (returns True).
+
+        ``sample``: the caller's own pass ``controller(fixed=choices)`` with gradients, under the
+        current controller; it is reused by the update instead of a second, identical pass.
+        """
+        if len(self._samples) != len(self.pending):  # pending was replaced from outside
+            self._samples = [None] * len(self.pending)
         self.pending.append((dict(choices), self.advantage(reward, entropy)))
+        self._samples.append(sample if sample is not None and sample.log_prob.requires_grad
+                             else None)
         if len(self.pending) < self.aggregate:
             return False
-        self.update([self.loss(self.controller(fixed=a), adv) for a, adv in self.pending],
-                    backward)
-        self.pending = []
+        samples = self._samples
+        if any(s is None for s in samples):  # all passes anew, in pending order: autograd then
+            samples = [self.controller(fixed=a) for a, _ in self.pending]  # sums alike, bit for bit
+        self.update([self.loss(s, adv) for s, (_, adv) in zip(samples, self.pending)], backward)
+        self.pending, self._samples = [], []
         return True
 
     def advantage(self, reward: float, entropy: float) -> float:
@@ -100,6 +113,7 @@ class Reinforce:
         self.optimizer.load_state_dict(optimizer_state_from_json(state["optimizer"]))
         self.baseline, self.updates = state["baseline"], state["updates"]
         self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
+        self._samples = [None] * len(self.pending)
 
 
 def _check(lr: float, decay: float, ent: float, skip: float, clip: float | None,

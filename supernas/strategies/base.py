@@ -9,6 +9,10 @@ Call order (documented contract, as in optuna's samplers and vizier's designers)
 3. ``state_dict()`` at any time returns JSON-serialisable state; ``load_state_dict`` restores it,
    after which the instance behaves exactly as the one that produced the state.
 
+Per-call cost does not grow with the history: the canonical keys of every suggested and observed
+architecture (the duplicate check) and the best result are kept up to date incrementally and
+rebuilt by ``load_state_dict``, never recomputed from the whole history on a call.
+
 Replaying the same sequence of calls on a fresh instance with the same seed rebuilds the same
 state, which is how platforms that only keep the trial history (NNI resume) recover a strategy.
 """
@@ -23,6 +27,7 @@ from supernas.architecture import validate
 from supernas.errors import bad_value
 from supernas.registry import Registry
 from supernas.space import Choice, Decision
+from supernas.strategies.dedupe import arch_key
 
 Choices = dict[str, Choice]
 
@@ -37,6 +42,8 @@ class Strategy(ABC):
         self.seed = seed
         self.rng = random.Random(seed)
         self.history: list[tuple[Choices, float | None]] = []
+        self.seen_keys: set[str] = set()  # arch_key of every suggested or observed architecture
+        self._best: tuple[Choices, float] | None = None
 
     def suggest(self, n: int = 1) -> list[Choices]:
         """Return ``n`` architectures to evaluate next."""
@@ -50,7 +57,14 @@ class Strategy(ABC):
         if reward is not None and not math.isfinite(reward):  # NaN or +-inf: a failure
             reward = None
         self.history.append((arch, reward))
+        self.seen_keys.add(arch_key(arch))
+        if reward is not None and (self._best is None or reward > self._best[1]):
+            self._best = (arch, reward)  # strict: the first of equal rewards stays, as max() does
         self._observe(arch, reward)
+
+    def _remember(self, choices: Choices) -> None:
+        """Count ``choices`` as suggested for the duplicate check (subclasses call it)."""
+        self.seen_keys.add(arch_key(choices))
 
     @abstractmethod
     def _suggest_one(self) -> Choices:
@@ -62,8 +76,7 @@ class Strategy(ABC):
 
     def best(self) -> tuple[Choices, float] | None:
         """The best observed (architecture, reward), or ``None`` before any success."""
-        done = [(a, r) for a, r in self.history if r is not None]
-        return max(done, key=lambda ar: ar[1]) if done else None
+        return self._best
 
     def state_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "rng": _rng_to_json(self.rng), "history": list(self.history)}
@@ -72,6 +85,13 @@ class Strategy(ABC):
         self.seed = state["seed"]
         self.rng.setstate(_rng_from_json(state["rng"]))
         self.history = [(dict(a), r) for a, r in state["history"]]
+        done = [(a, r) for a, r in self.history if r is not None]
+        self._best = max(done, key=lambda ar: ar[1]) if done else None
+        self.seen_keys = {arch_key(a) for a, _ in self.history}
+
+    def _rebuild_seen(self, suggested: Sequence[Mapping[str, Choice]]) -> None:
+        """After ``load_state_dict``: the duplicate-check keys of history and ``suggested``."""
+        self.seen_keys = {arch_key(a) for a, _ in self.history} | {arch_key(a) for a in suggested}
 
 
 def _rng_to_json(rng: random.Random) -> list[Any]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -80,9 +80,10 @@ class EnasStrategy(Strategy):
             raise bad_value("exploit_after", exploit_after, "an integer >= 0, or None (never)")
         self.exploit_after = exploit_after
         self.suggested: list[Choices] = []
+        self.rewards = RewardLog()
 
     def _suggest_one(self) -> Choices:
-        seen = self._seen()
+        seen = self.seen_keys
         choices = self._exploit(seen) if self._exploiting() else self._draw()
         if self.dedupe and arch_key(choices) in seen:
             choices = (fresh(self._draw, seen, DUPLICATE_TRIES)
@@ -90,6 +91,7 @@ class EnasStrategy(Strategy):
                                 DUPLICATE_TRIES)
                        or choices)
         self.suggested.append(choices)
+        self._remember(choices)
         return dict(choices)
 
     def _exploiting(self) -> bool:
@@ -111,26 +113,24 @@ class EnasStrategy(Strategy):
         with torch.no_grad():
             return self.controller(generator=self.gen).choices
 
-    def _seen(self) -> set[str]:
-        return {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
-
     def _observe(self, choices: Choices, reward: float | None) -> None:
-        value = self._reward_value(reward)
-        if value is None:
-            return
-        with torch.no_grad():
-            entropy = float(self.controller(fixed=choices).entropy)
-        self.trainer.record(choices, value, entropy)
-
-    def _reward_value(self, reward: float | None) -> float | None:
-        """The (normalised) reward the controller sees; ``None``: no update."""
-        done = [r for _, r in self.history[:-1] if r is not None]
         if reward is not None and not math.isfinite(reward):
             reward = None
+        value = self._reward_value(reward)
+        self.rewards.add(reward)
+        if value is None:
+            return
+        with torch.enable_grad():  # the graph is kept for the batched update (no second pass)
+            sample = self.controller(fixed=choices)
+        self.trainer.record(choices, value, float(sample.entropy.detach()), sample=sample)
+
+    def _reward_value(self, reward: float | None) -> float | None:
+        """The (normalised) reward the controller sees, against the earlier successes."""
+        done = self.rewards
         if reward is None:
             if self.failure_reward is None or (self.failure_reward == "worst" and not done):
                 return None
-            reward = min(done) if self.failure_reward == "worst" else float(self.failure_reward)
+            reward = done.min() if self.failure_reward == "worst" else float(self.failure_reward)
         return _normalise(float(reward), done, self.reward_norm)
 
     def state_dict(self) -> dict[str, Any]:
@@ -144,6 +144,8 @@ class EnasStrategy(Strategy):
         self.trainer.load_state_dict(state["trainer"])
         generator_state_from_json(self.gen, state["gen"])
         self.suggested = [dict(a) for a in state["suggested"]]
+        self._rebuild_seen(self.suggested)
+        self.rewards = RewardLog(r for _, r in self.history)
 
     def probabilities(self) -> dict[str, list[float]]:
         """Per decision, the controller's probabilities along its greedy path."""
@@ -151,13 +153,36 @@ class EnasStrategy(Strategy):
             return self.controller(greedy=True, record_probs=True).probs or {}
 
 
-def _normalise(reward: float, previous: list[float], how: str) -> float:
-    if how == "none" or not previous:
+class RewardLog:
+    """The successful rewards so far, in arrival order and sorted (kept incrementally, so ranking
+    one more reward costs O(log n) lookups rather than sorting the whole history)."""
+
+    def __init__(self, rewards: Iterable[float | None] = ()) -> None:
+        self.ordered: list[float] = []  # arrival order
+        self.sorted: list[float] = []
+        for r in rewards:
+            self.add(r)
+
+    def add(self, reward: float | None) -> None:
+        if reward is not None:
+            self.ordered.append(reward)
+            bisect.insort(self.sorted, reward)
+
+    def min(self) -> float:
+        return self.sorted[0]
+
+    def __len__(self) -> int:
+        return len(self.ordered)
+
+
+def _normalise(reward: float, log: RewardLog, how: str) -> float:
+    if how == "none" or not log:
         return reward if how == "none" else 0.5
     if how == "rank":  # fraction of earlier rewards below (ties count half)
-        ordered = sorted(previous)
+        ordered = log.sorted
         lo, hi = bisect.bisect_left(ordered, reward), bisect.bisect_right(ordered, reward)
         return (lo + 0.5 * (hi - lo)) / len(ordered)
+    previous = log.ordered  # arrival order: the same sums as before, bit for bit
     mean = sum(previous) / len(previous)
     var = sum((r - mean) ** 2 for r in previous) / len(previous)
     return (reward - mean) / (var ** 0.5 + 1e-8)

@@ -47,11 +47,16 @@ class EvolutionStrategy(Strategy):
 
     def population(self) -> list[tuple[Choices, float]]:
         """The ``population_size`` most recent successful (architecture, reward) pairs."""
-        done = [(a, r) for a, r in self.history if r is not None]
-        return done[-self.population_size:]
+        done: list[tuple[Choices, float]] = []
+        for a, r in reversed(self.history):  # from the end: stops after population_size
+            if r is not None:
+                done.append((a, r))
+                if len(done) == self.population_size:
+                    break
+        return done[::-1]
 
     def _suggest_one(self) -> Choices:
-        seen = {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
+        seen = self.seen_keys
         random_draw = lambda: sample_uniform(self.decisions, self.rng)
         population = self.population()
         if len(population) < self.population_size:
@@ -63,6 +68,7 @@ class EvolutionStrategy(Strategy):
             if self.dedupe and arch_key(choices) in seen:
                 choices = fresh(child, seen, DUPLICATE_TRIES) or self._maybe_fresh(random_draw, seen)
         self.suggested.append(choices)
+        self._remember(choices)
         return dict(choices)
 
     def _maybe_fresh(self, draw: Any, seen: set[str]) -> Choices:
@@ -80,3 +86,4 @@ class EvolutionStrategy(Strategy):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.suggested = [dict(a) for a in state["suggested"]]
+        self._rebuild_seen(self.suggested)

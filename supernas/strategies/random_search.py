@@ -32,11 +32,10 @@ class RandomStrategy(Strategy):
     def _suggest_one(self) -> Choices:
         draw = lambda: sample_uniform(self.decisions, self.rng)
         choices = draw()
-        if self.dedupe:
-            seen = {arch_key(a) for a in self.suggested} | {arch_key(a) for a, _ in self.history}
-            if arch_key(choices) in seen:
-                choices = fresh(draw, seen, DUPLICATE_TRIES) or choices
+        if self.dedupe and arch_key(choices) in self.seen_keys:
+            choices = fresh(draw, self.seen_keys, DUPLICATE_TRIES) or choices
         self.suggested.append(choices)
+        self._remember(choices)
         return dict(choices)
 
     def _observe(self, choices: Choices, reward: float | None) -> None:
@@ -48,3 +47,4 @@ class RandomStrategy(Strategy):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.suggested = [dict(a) for a in state["suggested"]]
+        self._rebuild_seen(self.suggested)
