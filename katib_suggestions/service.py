@@ -2,7 +2,8 @@
 
 One process serves every algorithm name in ``ALGORITHMS`` (or only those given with
 ``--algorithm``). Per (experiment, algorithm) it keeps one algorithm instance in memory, restores
-it from the state directory after a restart, and saves its state atomically before each reply.
+it from the state directory after a restart, and saves its state atomically before each reply
+that changed it (a repeated call with nothing new writes nothing).
 Calls are serialised per experiment; Katib sends one call at a time per Suggestion anyway.
 """
 from __future__ import annotations
@@ -61,8 +62,11 @@ class SuggestionService(pb_grpc.SuggestionServicer):
     def _save(self, experiment: str, name: str, algo: KatibAlgorithm) -> None:
         """Persist; without a writable volume (no ``resumePolicy: FromVolume`` and a read-only root
         filesystem) keep going with in-memory state and say so once."""
+        if not algo.dirty:
+            return
         try:
             self.store.save(experiment, name, algo.state_dict())
+            algo.dirty = False
         except OSError as exc:
             if (experiment, name) not in self.unsaved:
                 log.warning("experiment %s: cannot write state to %s (%s); state is in memory only "

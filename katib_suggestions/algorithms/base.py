@@ -5,7 +5,9 @@ Call order (the service owns it)::
     algo = ALGORITHMS.create(name, experiment=experiment_pb, store=store)  # validates, may raise
     algo.load_state_dict(saved)              # when a saved state exists (restart)
     reply = algo.get_suggestions(request)    # observe finished trials, then suggest exactly n
-    store.save(experiment, name, algo.state_dict())   # before the reply is sent
+    if algo.dirty:                           # skipped when the call changed nothing
+        store.save(experiment, name, algo.state_dict())   # before the reply is sent
+        algo.dirty = False
 
 ``__init__`` raises ``supernas.errors.ConfigError`` (or another ``SupernasError``) naming the
 setting or nasConfig field, the value and what is allowed; ``ValidateAlgorithmSettings`` is
@@ -48,6 +50,9 @@ class KatibAlgorithm(ABC):
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         self.experiment_name = experiment.name
         self.state_dir = Path(state_dir)
+        #: the state differs from the last one saved (or none was saved); subclasses set it
+        #: whenever ``get_suggestions`` changes their state, the service clears it after a save.
+        self.dirty = True
 
     @abstractmethod
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:

@@ -138,6 +138,7 @@ class SupernasOneShot(KatibAlgorithm):
                                    "num-layers": str(self.num_layers),
                                    "seed": str(self.settings["seed"] + self.issued)}))
             self.issued += 1
+            self.dirty = True
         return out
 
     def state_dict(self) -> dict[str, Any]:
@@ -145,6 +146,7 @@ class SupernasOneShot(KatibAlgorithm):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.issued = int(state["issued"])
+        self.dirty = False
 
 
 def supernas_op_name(token: str) -> str:

@@ -70,8 +70,12 @@ class MultiTrial(KatibAlgorithm):
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
         for trial in finished_trials(request, self.seen):
             self._observe(trial.name, trial.assignments, trial.reward)
-        existing = {t.name for t in request.trials}
-        return [self._suggestion(c, existing) for c in self.strategy.suggest(request.current_request_number)]
+            self.dirty = True
+        n = request.current_request_number
+        if n > 0:
+            self.dirty = True
+        existing = {t.name for t in request.trials} if self.weights is not None else set()
+        return [self._suggestion(c, existing) for c in self.strategy.suggest(n)]
 
     def _observe(self, name: str, assignments: Mapping[str, str], reward: float | None) -> None:
         self.seen[name] = reward
@@ -107,3 +111,4 @@ class MultiTrial(KatibAlgorithm):
         self.strategy.load_state_dict(state["strategy"])
         self.seen = dict(state["seen"])
         self.issued = int(state["issued"])
+        self.dirty = False

@@ -53,6 +53,7 @@ class Reinforce:
         # Differentiable passes of the pending architectures handed to ``record`` (not state:
         # recomputed when missing; valid because the controller only changes in ``update``).
         self._samples: list[Sample | None] = []
+        self._tensors: tuple[tuple[int, ...], dict[str, Any]] | None = None  # see _tensor_state
 
     def record(self, choices: Mapping[str, Choice], reward: float, entropy: float,
                backward: Backward | None = None, sample: Sample | None = None) -> bool:
@@ -101,16 +102,30 @@ class Reinforce:
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable: controller weights, optimiser state, baseline, updates, pending batch."""
-        return {"controller": to_json(self.controller.state_dict()),
-                "optimizer": to_json(self.optimizer.state_dict()),
+        optimizer = {**self._tensor_state()["optimizer"],
+                     "param_groups": to_json(self.optimizer.state_dict()["param_groups"])}
+        return {"controller": self._tensor_state()["controller"], "optimizer": optimizer,
                 "baseline": self.baseline, "updates": self.updates,
                 "pending": [[a, adv] for a, adv in self.pending]}
+
+    def _tensor_state(self) -> dict[str, Any]:
+        """JSON form of the weights and Adam moments, re-encoded only after they changed: any
+        in-place change of a parameter (an optimiser step, ``load_state_dict``) bumps its
+        version counter. Saving every call costs ~no encoding between updates."""
+        params = list(self.controller.parameters())
+        key = (self.updates, len(self.optimizer.state), *(p._version for p in params))
+        if self._tensors is None or self._tensors[0] != key:
+            opt = self.optimizer.state_dict()
+            self._tensors = (key, {"controller": to_json(self.controller.state_dict()),
+                                   "optimizer": {"state": to_json(opt["state"])}})
+        return self._tensors[1]
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         from supernas.controller.jsonstate import from_json
 
         self.controller.load_state_dict(from_json(state["controller"]))
         self.optimizer.load_state_dict(optimizer_state_from_json(state["optimizer"]))
+        self._tensors = None
         self.baseline, self.updates = state["baseline"], state["updates"]
         self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
         self._samples = [None] * len(self.pending)

@@ -102,7 +102,7 @@ class EnasStrategy(Strategy):
         """The controller's greedy architecture if new, else a fresh one-decision neighbour of
         the best result so far (local search around the incumbent)."""
         with torch.no_grad():
-            greedy = self.controller(greedy=True).choices
+            greedy = self.controller(greedy=True, score=False).choices
         if arch_key(greedy) not in seen:
             return greedy
         best = self.best()[0]  # type: ignore[index]
@@ -111,7 +111,7 @@ class EnasStrategy(Strategy):
 
     def _draw(self) -> Choices:
         with torch.no_grad():
-            return self.controller(generator=self.gen).choices
+            return self.controller(generator=self.gen, score=False).choices
 
     def _observe(self, choices: Choices, reward: float | None) -> None:
         if reward is not None and not math.isfinite(reward):
