@@ -31,6 +31,8 @@ from supernas.freeze import DroppedLayer
 from supernas.mutables import Mutable
 from supernas.spaces import SPACES
 
+import katib_suggestions.macro_space  # noqa: E402,F401  (adapter space: same invariants)
+
 # Small constructor arguments for CPU tests; spaces not listed are built with their defaults.
 SMALL_ARGS: dict[str, dict[str, Any]] = {
     "nb201": {"C": 4, "N": 1},
@@ -50,7 +52,14 @@ def example_input(space: nn.Module, size: int, batch: int = 2) -> torch.Tensor:
     args = space.space_args
     if "in_channels" in args:
         return torch.randn(batch, args["in_channels"], size, size)
+    if "input_sizes" in args:  # Katib nasConfig form: [height, width, channels]
+        return torch.randn(batch, args["input_sizes"][-1], size, size)
     return torch.randn(batch, args["in_features"])
+
+
+def num_classes(space: nn.Module) -> int:
+    args = space.space_args
+    return args["num_classes"] if "num_classes" in args else args["output_sizes"][-1]
 
 
 def sample_archs(space: nn.Module, n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -65,7 +74,7 @@ def test_forward_shape(name: str, size: int) -> None:
     UniformMutator(seed=1).bind(space)
     x = example_input(space, size)
     y = space(x)
-    assert y.shape == (2, space.space_args["num_classes"])
+    assert y.shape == (2, num_classes(space))
     y.sum().backward()  # gradients reach the chosen path
     assert any(p.grad is not None for p in space.parameters())
 
