@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import random
 from abc import ABC, abstractmethod
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from supernas.architecture import validate
 from supernas.errors import bad_value
