@@ -108,6 +108,19 @@ def test_epe_nas_needs_labels() -> None:
         epe_nas(Dense(), torch.randn(8, 16))
 
 
+def test_zen_is_finite_for_a_cell_with_an_all_zero_node() -> None:
+    """Node 1 of this cell is ``none(x0)`` = all zeros, so the convolution + BN reading it sees
+    zero variance; the cell itself is good (89.5% in NAS-Bench-201) and must score finitely,
+    like the same cell with node 1 connected, while the all-``none`` cell stays ``-inf``."""
+    zero_node = "|none~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"
+    connected = "|skip_connect~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"
+    space = create_space("nb201", C=8, N=1, in_channels=1)
+    x, _ = digits(16)
+    scores = {c: zen(freeze(space, from_nb201_string(c)), x) for c in (zero_node, connected, ALL_NONE)}
+    assert math.isfinite(scores[zero_node]) and math.isfinite(scores[connected])
+    assert scores[ALL_NONE] == -math.inf
+
+
 @pytest.mark.parametrize("name", PROXY_NAMES)
 def test_nb201_all_none_cell_ranked_lowest(name: str) -> None:
     """The all-``none`` cell trains to 10% (chance) in NAS-Bench-201; every proxy puts it last."""

@@ -19,7 +19,14 @@ train_batch=...)`` then ``weight_step(train_batch, opts, backward)``. Second ord
 training batch inside the architecture step: pass it as ``train_batch``; when it is left out the
 batch of the previous ``weight_step`` is used (or the validation batch on the very first step).
 Second order computes its gradients with ``torch.autograd.grad`` (not the driver's ``backward``);
-first order uses the driver's ``backward``. Drivers that move the model to another device should
+first order uses the driver's ``backward``.
+
+Less arithmetic, same maths (values as without it): the first-order architecture pass runs with
+the supernet weights' ``requires_grad`` off (restored afterwards, also on error), so autograd
+skips every weight-gradient kernel and ``backward(loss)`` fills only the alpha gradients; the
+weight pass runs with the alphas' ``requires_grad`` off (mixing weights are constants there);
+each forward computes every shared key's softmax once, and ``none`` candidates are not run
+(``supernas.oneshot.darts_mutator``). Drivers that move the model to another device should
 register ``arch_parameters()`` (e.g. in an ``nn.ParameterList``) so the alphas move with it.
 """
 from __future__ import annotations
@@ -35,7 +42,7 @@ from supernas.errors import bad_value
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.oneshot.darts_mutator import DartsMutator
 from supernas.oneshot.temperature import TemperatureSchedule
-from supernas.oneshot.unrolled import unrolled_arch_grads
+from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
 from supernas.space import Choice
 
 ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
@@ -122,7 +129,8 @@ class DartsSearch(OneShotAlgorithm):
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of the supernet (mixing) on ``batch``."""
         x, y = batch
-        return self.criterion(self.space(x), y)
+        with self.mutator.once_per_pass():
+            return self.criterion(self.space(x), y)
 
     def weight_loss(self, batch: Batch) -> torch.Tensor:
         """Loss of the weight phase (BATS adds distillation here)."""
@@ -132,8 +140,9 @@ class DartsSearch(OneShotAlgorithm):
                     backward: Backward = plain_backward) -> dict[str, float]:
         opt = optimizers["weights"]
         opt.zero_grad()
-        loss = self.weight_loss(batch)
-        backward(loss)
+        with grads_off(self.arch_parameters()), self.mutator.once_per_pass():
+            loss = self.weight_loss(batch)  # mixing weights are constants in this phase
+            backward(loss)
         if self.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.weight_parameters(), self.grad_clip)
         opt.step()
@@ -146,8 +155,9 @@ class DartsSearch(OneShotAlgorithm):
         opt = optimizers["arch"]
         opt.zero_grad()
         if self.order == 1:
-            loss = self.loss(batch)
-            backward(loss)
+            with grads_off(self.weight_parameters()):  # only alpha gradients are needed
+                loss = self.loss(batch)
+                backward(loss)
         else:
             loss = self._second_order(batch, train_batch or self._last_train or batch)
         opt.step()

@@ -8,10 +8,19 @@ of each edge, i.e. the strongest non-``none`` op weight on the ``LayerChoice`` w
 ``depends_on`` names that input (DARTS Sec. 2.4: "retain the top-k strongest operations from
 distinct nodes").
 
+Less arithmetic, same maths: candidates that are ``Zero`` modules (the ``none`` op) are not run,
+since ``w * 0`` adds nothing to the mix and passes no gradient to ``w`` (the softmax still covers
+``none``, so the other weights are unchanged); inside ``once_per_pass()`` each key's softmax is
+computed once and reused by every mutable sharing that key (one forward pass per block).
+
 Spaces this mutator can drive: every ``InputChoice`` has ``n_chosen`` set and each of its
 candidate inputs has an edge ``LayerChoice`` declaring ``depends_on=(input key, index)``.
 """
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,6 +28,7 @@ from torch import nn
 from supernas.errors import SpaceError
 from supernas.mutables import LayerChoice, Mutable
 from supernas.mutator import MixingMutator
+from supernas.ops.layers import Zero
 from supernas.space import Choice, Decision
 
 NONE_OP = "none"
@@ -34,6 +44,7 @@ class DartsMutator(MixingMutator):
         self.generator = torch.Generator().manual_seed(seed)
         self.alpha: dict[str, nn.Parameter] = {}
         self.edges: dict[str, dict[int, str]] = {}  # input key -> {input index: edge layer key}
+        self._cache: dict[str, torch.Tensor] | None = None  # set inside ``once_per_pass``
 
     def on_bind(self, model: nn.Module) -> None:
         """Create alphas (once: binding again, e.g. after ``eval_forward``, keeps them)."""
@@ -50,7 +61,33 @@ class DartsMutator(MixingMutator):
         return list(self.alpha.values())
 
     def layer_weights(self, key: str) -> torch.Tensor:
-        return torch.softmax(self.alpha[key] / self.temperature, dim=-1)  # [n_choices]
+        if self._cache is None:
+            return torch.softmax(self.alpha[key] / self.temperature, dim=-1)  # [n_choices]
+        if key not in self._cache:
+            self._cache[key] = torch.softmax(self.alpha[key] / self.temperature, dim=-1)
+        return self._cache[key]
+
+    @contextmanager
+    def once_per_pass(self) -> Iterator[None]:
+        """Within the block, each key's softmax is computed once (use for ONE forward pass)."""
+        outer, self._cache = self._cache, {}
+        try:
+            yield
+        finally:
+            self._cache = outer
+
+    def layer_forward(self, mutable: LayerChoice, *args: Any, **kwargs: Any) -> Any:
+        """``sum_i w_i * op_i(x)`` over the candidates that are not ``Zero`` (exact, see above)."""
+        live = [(i, op) for i, op in enumerate(mutable.candidates.values())
+                if not isinstance(op, Zero)]
+        if not live:
+            return super().layer_forward(mutable, *args, **kwargs)
+        weights = self.layer_weights(mutable.key)  # [n_choices]
+        out = None
+        for i, op in live:
+            term = op(*args, **kwargs) * weights[i]
+            out = term if out is None else out + term
+        return out
 
     def probabilities(self) -> dict[str, torch.Tensor]:
         """Detached ``softmax(alpha / T)`` per layer decision."""

@@ -120,6 +120,7 @@ class EnasOneShot(OneShotAlgorithm):
         self.arch_samples, self.num_select = arch_samples, num_select
         self.weight_lr, self.momentum, self.weight_decay = weight_lr, momentum, weight_decay
         self.weight_grad_clip = weight_grad_clip
+        self._params = list(space.parameters())  # the same objects after ``.to(device)``
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         weights = torch.optim.SGD(self.space.parameters(), lr=self.weight_lr,
@@ -131,14 +132,17 @@ class EnasOneShot(OneShotAlgorithm):
                     backward: Backward = plain_backward) -> dict[str, float]:
         x, y = batch  # x: [B, ...], y: [B]
         self.mutator.sample()
-        self.space.train()
+        if not self.space.training:  # train() walks every supernet module: only when needed
+            self.space.train()
         opt = optimizers["weights"]
         opt.zero_grad()
         logits = self.space(x)  # [B, classes]
         loss = self.criterion(logits, y)
         backward(loss)
         if self.weight_grad_clip is not None:
-            nn.utils.clip_grad_norm_(self.space.parameters(), self.weight_grad_clip)
+            # only the sampled child's parameters have gradients; the norm over them is the same
+            with_grad = [p for p in self._params if p.grad is not None]
+            nn.utils.clip_grad_norm_(with_grad, self.weight_grad_clip)
         opt.step()
         return {"loss": float(loss.detach()), "acc": _accuracy(logits.detach(), y)}
 

@@ -13,10 +13,15 @@ and the Hessian-vector product is the central finite difference::
 As in the paper's eq. 7 the virtual step is plain gradient descent (no momentum, no weight decay).
 The weights are changed in place and restored before returning; BatchNorm running statistics see
 the extra forward passes, as in the reference implementation.
+
+No gradient nobody uses: the virtual step's training gradient is taken with the alphas' autograd
+off, and the two finite-difference passes with the weights' autograd off (``grads_off``), so
+autograd runs no weight-gradient kernels there (values identical).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -25,6 +30,19 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[Batch], torch.Tensor]
 
 FD_SCALE = 0.01  # eps = 0.01 / ||v|| (DARTS Sec. 2.3 and its reference code)
+
+
+@contextmanager
+def grads_off(params: Sequence[torch.Tensor]) -> Iterator[None]:
+    """Turn ``requires_grad`` off for ``params`` inside the block; restored even on error."""
+    changed = [p for p in params if p.requires_grad]
+    for p in changed:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in changed:
+            p.requires_grad_(True)
 
 
 def _grads(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -49,10 +67,11 @@ def hessian_vector(loss_fn: LossFn, batch: Batch, weights: Sequence[nn.Parameter
         _set(weights, base, vector, 0.0)
         return [torch.zeros_like(a) for a in alphas]
     eps = FD_SCALE / float(norm)
-    _set(weights, base, vector, eps)
-    plus = _grads(loss_fn(batch), alphas)
-    _set(weights, base, vector, -eps)
-    minus = _grads(loss_fn(batch), alphas)
+    with grads_off(weights):  # only d/d alpha is needed: skip every weight-gradient kernel
+        _set(weights, base, vector, eps)
+        plus = _grads(loss_fn(batch), alphas)
+        _set(weights, base, vector, -eps)
+        minus = _grads(loss_fn(batch), alphas)
     _set(weights, base, vector, 0.0)
     return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
 
@@ -63,7 +82,8 @@ def unrolled_arch_grads(loss_fn: LossFn, weights: Sequence[nn.Parameter],
     """(validation loss at w', second-order gradient per alpha); weights restored on return."""
     base = [w.detach().clone() for w in weights]
     try:
-        g_train = _grads(loss_fn(train_batch), weights)
+        with grads_off(alphas):  # only d/d w is needed here
+            g_train = _grads(loss_fn(train_batch), weights)
         _set(weights, base, g_train, -xi)  # w' = w - xi * grad_w L_train
         val_loss = loss_fn(val_batch)
         found = _grads(val_loss, list(alphas) + list(weights))

@@ -12,7 +12,12 @@ the last ``nn.AdaptiveAvgPool2d`` that runs (the network output if there is none
 batch variance that each BN layer normalises on the unperturbed forward (the paper's definition;
 the official code reads ``running_var`` after one momentum update); the Frobenius norm is taken per
 sample and averaged; the score is averaged over ``repeats`` Gaussian initialisations (default 1,
-the cheapest; more smooth the estimate). Only the batch's shape and device are used. The network's own weights and buffers
+the cheapest; more smooth the estimate). Degenerate case: a BN layer whose input has zero batch
+variance (its input is constant, e.g. a NAS-Bench-201 node fed only by ``none`` edges is all
+zeros) rescales no signal, so it is left out of the correction instead of adding ``log 0 = -inf``
+(the official code never meets log 0 because it reads ``running_var``, about 0.9 after one
+update from 1, which acts as a floor). A network whose output does not change at all under the
+perturbation still scores ``-inf`` (no input reaches the output). Only the batch's shape and device are used. The network's own weights and buffers
 are restored afterwards; seeded with a private generator (``seed``), so the result is deterministic.
 """
 from __future__ import annotations
@@ -84,7 +89,8 @@ def _one_score(network: nn.Module, probe: _Probe, shape: torch.Size, gen: torch.
     f, bn_vars = probe.run(network, z)
     f_perturbed, _ = probe.run(network, z_perturbed)
     delta = (f - f_perturbed).flatten(1).norm(dim=1).mean()  # E ||.||_F over the batch
-    correction = sum(0.5 * math.log(float(v)) if float(v) > 0 else -math.inf for v in bn_vars)
+    # zero-variance BN layers (constant input) rescale nothing: left out (module docstring)
+    correction = sum(0.5 * math.log(float(v)) for v in bn_vars if float(v) > 0)
     return (math.log(float(delta)) if float(delta) > 0 else -math.inf) + correction
 
 
