@@ -5,9 +5,18 @@ One process serves every algorithm name in ``ALGORITHMS`` (or only those given w
 it from the state directory after a restart, and saves its state atomically before each reply
 that changed it (a repeated call with nothing new writes nothing).
 Calls are serialised per experiment; Katib sends one call at a time per Suggestion anyway.
+
+Garbage-collector pauses: the histories the service keeps grow by a few objects per trial, and a
+full (oldest-generation) collection scans all of them, so its pause grows with the history
+(~200 ms at 7 experiments x 1,000 trials) and lands on whichever call triggers it. After each call
+the young generations are collected (cheap: only that call's objects) and everything still alive
+is frozen (``gc.freeze``: kept out of later scans, still freed by reference counting), so no
+call pays for the whole history. What is frozen is the long-lived state; the only cost is that a
+reference cycle that becomes garbage later is not reclaimed.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Iterable
@@ -52,6 +61,7 @@ class SuggestionService(pb_grpc.SuggestionServicer):
                 algo, name = self._instance(request.experiment)
                 suggestions = algo.get_suggestions(request)
                 self._save(request.experiment.name, name, algo)
+                _settle_garbage()
         except SupernasError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         if len(suggestions) != request.current_request_number:  # a broken algorithm, never Katib
@@ -96,3 +106,9 @@ class SuggestionService(pb_grpc.SuggestionServicer):
                          self.store.path(experiment.name, name))
             self.instances[key] = algo
         return self.instances[key], name
+
+
+def _settle_garbage() -> None:
+    """Collect this call's young garbage, then freeze the survivors (module docstring)."""
+    gc.collect(1)
+    gc.freeze()
