@@ -32,6 +32,9 @@ from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 DARTS = with_algorithm(MINIMAL_ENAS, "supernas-darts")
 DARTS["spec"]["nasConfig"] = {"graphConfig": {"numLayers": 8}, "operations": [
     {"operationType": t} for t in ("sep_conv_3x3", "dil_conv_3x3", "max_pool_3x3", "skip_connect")]}
+DARTS_STYLE = ("darts", "supernas-darts", "supernas-bats")  # take a DARTS nasConfig, not ENAS's
+ALL = ["enas", "supernas-enas", "darts", "supernas-darts", "supernas-bats", "supernas-evolution",
+       "supernas-random"]
 
 
 def start(state: Path) -> tuple[subprocess.Popen, int]:
@@ -83,8 +86,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, nargs="+", default=[10, 100, 1000, 5000])
     p.add_argument("--calls", type=int, default=100)
-    p.add_argument("--algorithms", nargs="+", default=["enas", "supernas-evolution", "supernas-random",
-                                                          "supernas-darts"])
+    p.add_argument("--algorithms", nargs="+", default=ALL, choices=ALL)
     p.add_argument("--out", default=None, help="also write the rows as JSON lines to this file")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +97,7 @@ def main() -> None:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
                 for algo in args.algorithms:
                     for n in args.trials:
-                        base = DARTS if algo == "supernas-darts" else MINIMAL_ENAS
+                        base = DARTS if algo in DARTS_STYLE else MINIMAL_ENAS
                         crd = with_algorithm(base, algo, exp_name=f"bench-{algo}-{n}")
                         r = bench(ch, crd, n, args.calls)
                         r.update(algorithm=algo, trials=n, rss_mib=rss_mib(proc.pid))

@@ -32,6 +32,18 @@ def mutate_one(choices: Mapping[str, Choice], space_decisions: Sequence[Decision
     return out
 
 
+def fresh_batched(draw_batch: Callable[[int], list[Choices]], seen: set[str],
+                  sizes: Sequence[int]) -> Choices | None:
+    """The first draw not in ``seen`` over batches of ``sizes[0]``, ``sizes[1]``, ... draws
+    (``draw_batch(n)`` returns ``n`` draws), or ``None``. Deterministic when ``draw_batch`` is:
+    each batch consumes the same random numbers whichever of its rows is taken."""
+    for n in sizes:
+        for cand in draw_batch(n):
+            if arch_key(cand) not in seen:
+                return cand
+    return None
+
+
 def fresh(draw: Callable[[], Choices], seen: set[str], tries: int) -> Choices | None:
     """The first of up to ``tries`` draws not in ``seen``, or ``None``."""
     for _ in range(tries):
