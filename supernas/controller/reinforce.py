@@ -12,6 +12,12 @@ Defaults (source): ``lr=1e-3``, ``entropy_weight=1e-4``, ``skip_weight=0.8`` and
 NNI uses 0.999); Adam ``betas=(0, 0.999)``, ``eps=1e-3`` (the official ``get_train_ops``);
 ``grad_clip=5`` (NNI's ENAS trainer). The official baseline starts at 0; here it starts at the first
 reward (as NNI does), so early advantages are not all positive.
+
+``accumulate=True`` (ask/tell use, where the update would land inside one service call): each
+recorded loss is back-propagated at once, divided by ``aggregate``, into the parameters' ``.grad``
+(in pending order), so the update itself is only clipping and the Adam step; the same gradient
+as the batched backward up to the order of floating-point sums, deterministic, and rebuilt in the
+same order after ``load_state_dict``.
 """
 from __future__ import annotations
 
@@ -38,7 +44,7 @@ class Reinforce:
     def __init__(self, controller: EnasController, lr: float = 1e-3,
                  baseline_decay: float = 0.99, entropy_weight: float = 1e-4,
                  skip_weight: float = 0.8, grad_clip: float | None = 5.0,
-                 aggregate: int = 20) -> None:
+                 aggregate: int = 20, accumulate: bool = False) -> None:
         _check(lr, baseline_decay, entropy_weight, skip_weight, grad_clip, aggregate)
         self.controller = controller
         self.entropy_weight, self.skip_weight = entropy_weight, skip_weight
@@ -54,6 +60,8 @@ class Reinforce:
         # recomputed when missing; valid because the controller only changes in ``update``).
         self._samples: list[Sample | None] = []
         self._tensors: tuple[tuple[int, ...], dict[str, Any]] | None = None  # see _tensor_state
+        self.accumulate = accumulate
+        self._accumulated = 0  # pending entries whose gradient is in .grad (accumulate mode)
 
     def record(self, choices: Mapping[str, Choice], reward: float, entropy: float,
                backward: Backward | None = None, sample: Sample | None = None) -> bool:
@@ -62,6 +70,8 @@ class Reinforce:
         ``sample``: the caller's own pass ``controller(fixed=choices)`` with gradients, under the
         current controller; it is reused by the update instead of a second, identical pass.
         """
+        if self.accumulate and backward is None:
+            return self._record_accumulating(choices, reward, entropy, sample)
         if len(self._samples) != len(self.pending):  # pending was replaced from outside
             self._samples = [None] * len(self.pending)
         self.pending.append((dict(choices), self.advantage(reward, entropy)))
@@ -75,6 +85,30 @@ class Reinforce:
         self.update([self.loss(s, adv) for s, (_, adv) in zip(samples, self.pending)], backward)
         self.pending, self._samples = [], []
         return True
+
+    def _record_accumulating(self, choices: Mapping[str, Choice], reward: float, entropy: float,
+                             sample: Sample | None) -> bool:
+        """``record`` in accumulate mode: back-propagate this loss now, step when the batch is full."""
+        if self._accumulated != len(self.pending):  # restored or replaced: redo, in pending order
+            self.optimizer.zero_grad()
+            self._accumulated = 0
+            for a, adv in self.pending:
+                self._accumulate(self.controller(fixed=a), adv)
+        advantage = self.advantage(reward, entropy)
+        self.pending.append((dict(choices), advantage))
+        if sample is None or not sample.log_prob.requires_grad:
+            sample = self.controller(fixed=choices)
+        self._accumulate(sample, advantage)
+        if len(self.pending) < self.aggregate:
+            return False
+        self._step()
+        self.optimizer.zero_grad()
+        self.pending, self._samples, self._accumulated = [], [], 0
+        return True
+
+    def _accumulate(self, sample: Sample, advantage: float) -> None:
+        (self.loss(sample, advantage) / self.aggregate).backward()
+        self._accumulated += 1
 
     def advantage(self, reward: float, entropy: float) -> float:
         """Move the baseline towards ``reward + entropy bonus`` and return the advantage."""
@@ -93,6 +127,10 @@ class Reinforce:
         """One Adam step on the mean of ``losses``; returns the gradient norm before clipping."""
         self.optimizer.zero_grad()
         (backward or _plain_backward)(torch.stack(list(losses)).mean())
+        return self._step()
+
+    def _step(self) -> float:
+        """Clip the gradient in ``.grad``, one Adam step; the norm before clipping."""
         params = list(self.controller.parameters())
         limit = self.grad_clip if self.grad_clip is not None else float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
@@ -129,6 +167,8 @@ class Reinforce:
         self.baseline, self.updates = state["baseline"], state["updates"]
         self.pending = [(dict(a), float(adv)) for a, adv in state["pending"]]
         self._samples = [None] * len(self.pending)
+        self.optimizer.zero_grad()
+        self._accumulated = 0
 
 
 def _check(lr: float, decay: float, ent: float, skip: float, clip: float | None,

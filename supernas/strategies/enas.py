@@ -80,7 +80,7 @@ class EnasStrategy(Strategy):
             self.controller = EnasController(self.decisions, hidden_size, 1, tanh_constant,
                                              temperature, skip_target=skip_target)
         self.trainer = Reinforce(self.controller, lr, baseline_decay, entropy_weight,
-                                 skip_weight, grad_clip, batch_size)
+                                 skip_weight, grad_clip, batch_size, accumulate=True)
         self.gen = torch.Generator().manual_seed(seed)
         self.reward_norm, self.dedupe, self.failure_reward = reward_norm, dedupe, failure_reward
         if exploit_after is not None and (not isinstance(exploit_after, int) or exploit_after < 0):
