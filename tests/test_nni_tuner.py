@@ -182,12 +182,23 @@ def test_slow_validation_inside_the_dispatcher_fails_on_first_request(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """In NNI's dispatcher ``__init__`` may return before validation ends (10 s connect
     deadline); a late failure then ends the experiment instead of hanging it."""
-    from nni_plugins import startup
+    import threading
 
+    from nni_plugins import startup, tuner_state
+
+    release = threading.Event()
+    real_check = tuner_state.check_settings
+
+    def slow_check(*args: object, **kwargs: object) -> None:
+        release.wait(10)  # validation outlasts __init__ (deterministic, no race)
+        real_check(*args, **kwargs)
+
+    monkeypatch.setattr(tuner_state, "check_settings", slow_check)
     monkeypatch.setenv("SDK_PROCESS", "dispatcher")
     monkeypatch.delenv("NNI_TUNER_COMMAND_CHANNEL", raising=False)
     monkeypatch.setattr(startup, "STARTUP_WAIT", 0.0)
     tuner = SupernasEnas(space="mlp", lr=-1)  # returns: validation still running
+    release.set()
     tuner.update_search_space({})
     tuner.trial_end(0, False)
     with pytest.raises(nni.NoMoreTrialError, match="bad classArgs: lr=-1"):
