@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared data directory {SHARED} not present")
     return SHARED
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op thread while the test runs: the ENAS controller's tiny ops pay more in
+    OpenMP synchronisation than they gain on a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

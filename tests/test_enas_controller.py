@@ -16,14 +16,7 @@ from supernas.controller.jsonstate import from_json, optimizer_state_from_json, 
 from supernas.errors import ConfigError
 from supernas.space import Decision
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The controller runs tiny ops: one intra-op thread avoids OpenMP overhead on busy CPUs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 MIXED = [

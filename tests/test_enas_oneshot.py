@@ -15,13 +15,7 @@ from supernas.oneshot import ALGORITHMS
 from supernas.space import decisions
 from supernas.spaces import create_space
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _block(act: nn.Module) -> nn.Module:

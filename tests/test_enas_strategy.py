@@ -19,12 +19,7 @@ SPACE = [Decision(f"e{i}", "layer", choices=("a", "b", "c", "d")) for i in range
 GOOD = {"e0": "d", "e1": "c", "e2": "b", "e3": "a"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _reward(arch: dict) -> float:

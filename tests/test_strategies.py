@@ -5,7 +5,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from supernas.architecture import validate
 from supernas.errors import ArchitectureError, ConfigError
@@ -22,12 +21,7 @@ NAMES = STRATEGIES.names()
 FOREIGN = {"op0": "skip", "in1": [0, 2], "skip2": [1], "op1": "pool"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _make(name: str, seed: int = 3):

@@ -27,12 +27,7 @@ SPACE = ([Decision(f"op{i}", "layer", choices=("a", "b", "c")) for i in range(3)
 NAMES = ["random", "evolution", "enas"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _drive(s, n: int, seed: int = 0) -> None:

@@ -25,7 +25,8 @@ parameters, controller, baselines, RNGs) beyond the supernet's weights.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -90,15 +91,12 @@ class OneShotAlgorithm(ABC):
         The supernet's BN buffers are left unchanged.
         """
         from supernas.mutator import FixedMutator
-        from supernas.oneshot.supernet_eval import KeepBatchNorm, batch_norms
+        from supernas.oneshot.supernet_eval import forward_with_batch_stats
 
         saved = self.mutator
         FixedMutator(self.derive()).bind(self.space)
         try:
-            with KeepBatchNorm(self.space):
-                for bn in batch_norms(self.space):
-                    bn.train()
-                return self.space(x)
+            return forward_with_batch_stats(self.space, x)
         finally:
             saved.bind(self.space)
 

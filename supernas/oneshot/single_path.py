@@ -33,7 +33,7 @@ from supernas.errors import bad_value
 from supernas.mutator import Mutator, UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
-from supernas.oneshot.supernet_eval import KeepBatchNorm, batch_norms, evaluate_path
+from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
 from supernas.space import Choice, decisions
 
 LR_SCHEDULES = ("linear", "constant")
@@ -131,10 +131,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         saved = dict(self.mutator.current)
         self.mutator.set_current(self.derive())
         try:
-            with KeepBatchNorm(self.space):
-                for bn in batch_norms(self.space):
-                    bn.train()
-                return self.space(x)
+            return forward_with_batch_stats(self.space, x)
         finally:
             self.mutator.current = saved
 

@@ -44,6 +44,16 @@ class KeepBatchNorm:
         self.model.train(self.training)
 
 
+def forward_with_batch_stats(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` with every BN normalising by the statistics of ``x``; BN buffers and the
+    training flag are restored afterwards (SPOS, arXiv 1904.00420, sec. 3.3: running statistics
+    of a supernet do not fit one path)."""
+    with KeepBatchNorm(model):
+        for bn in batch_norms(model):
+            bn.train()
+        return model(x)
+
+
 def device_of(model: nn.Module) -> torch.device:
     """The device of the model's first parameter (CPU for a parameter-free model)."""
     first = next(model.parameters(), None)
