@@ -100,7 +100,7 @@ def main() -> None:
                         base = DARTS if algo in DARTS_STYLE else MINIMAL_ENAS
                         crd = with_algorithm(base, algo, exp_name=f"bench-{algo}-{n}")
                         r = bench(ch, crd, n, args.calls)
-                        r.update(algorithm=algo, trials=n, rss_mib=rss_mib(proc.pid))
+                        r.update(algorithm=algo, trials=n, calls=args.calls, rss_mib=rss_mib(proc.pid))
                         print(f"| {algo} | {n} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                               f"{r['replay_s']:.2f} | {r['rss_mib']:.0f} |", flush=True)
                         if args.out:
