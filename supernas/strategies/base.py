@@ -44,6 +44,7 @@ class Strategy(ABC):
         self.rng = random.Random(seed)
         self.history: list[tuple[Choices, float | None]] = []
         self.seen_keys: set[str] = set()  # arch_key of every suggested or observed architecture
+        self.suggested: list[Choices] = []  # every suggestion, in order (kept in state_dict)
         self._best: tuple[Choices, float] | None = None
 
     def suggest(self, n: int = 1) -> list[Choices]:
@@ -64,7 +65,8 @@ class Strategy(ABC):
         self._observe(arch, reward)
 
     def _remember(self, choices: Choices) -> None:
-        """Count ``choices`` as suggested for the duplicate check (subclasses call it)."""
+        """Record ``choices`` as suggested (and for the duplicate check); subclasses call it."""
+        self.suggested.append(choices)
         self.seen_keys.add(arch_key(choices))
 
     @abstractmethod
@@ -80,7 +82,8 @@ class Strategy(ABC):
         return self._best
 
     def state_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "rng": _rng_to_json(self.rng), "history": list(self.history)}
+        return {"seed": self.seed, "rng": _rng_to_json(self.rng), "history": list(self.history),
+                "suggested": [dict(a) for a in self.suggested]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.seed = state["seed"]
@@ -88,7 +91,8 @@ class Strategy(ABC):
         self.history = [(dict(a), r) for a, r in state["history"]]
         done = [(a, r) for a, r in self.history if r is not None]
         self._best = max(done, key=lambda ar: ar[1]) if done else None
-        self.seen_keys = {arch_key(a) for a, _ in self.history}
+        self.suggested = [dict(a) for a in state.get("suggested", [])]
+        self._rebuild_seen(self.suggested)
 
     def _rebuild_seen(self, suggested: Sequence[Mapping[str, Choice]]) -> None:
         """After ``load_state_dict``: the duplicate-check keys of history and ``suggested``."""

@@ -86,7 +86,6 @@ class EnasStrategy(Strategy):
         if exploit_after is not None and (not isinstance(exploit_after, int) or exploit_after < 0):
             raise bad_value("exploit_after", exploit_after, "an integer >= 0, or None (never)")
         self.exploit_after = exploit_after
-        self.suggested: list[Choices] = []
         self.rewards = RewardLog()
 
     def _suggest_one(self) -> Choices:
@@ -97,7 +96,6 @@ class EnasStrategy(Strategy):
                        or fresh(lambda: mutate_one(choices, self.decisions, self.rng), seen,
                                 DUPLICATE_TRIES)
                        or choices)
-        self.suggested.append(choices)
         self._remember(choices)
         return dict(choices)
 
@@ -145,16 +143,13 @@ class EnasStrategy(Strategy):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state.update(trainer=self.trainer.state_dict(), gen=generator_state_to_json(self.gen),
-                     suggested=[dict(a) for a in self.suggested])
+        state.update(trainer=self.trainer.state_dict(), gen=generator_state_to_json(self.gen))
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.trainer.load_state_dict(state["trainer"])
         generator_state_from_json(self.gen, state["gen"])
-        self.suggested = [dict(a) for a in state["suggested"]]
-        self._rebuild_seen(self.suggested)
         self.rewards = RewardLog(r for _, r in self.history)
 
     def probabilities(self) -> dict[str, list[float]]:

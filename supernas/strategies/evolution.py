@@ -17,7 +17,7 @@ the same quarter of the population here).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from supernas.errors import bad_value
@@ -43,7 +43,6 @@ class EvolutionStrategy(Strategy):
             raise bad_value("sample_size", sample_size, f"an integer in 1..{population_size} "
                             "(population_size)")
         self.population_size, self.sample_size, self.dedupe = population_size, sample_size, dedupe
-        self.suggested: list[Choices] = []
 
     def population(self) -> list[tuple[Choices, float]]:
         """The ``population_size`` most recent successful (architecture, reward) pairs."""
@@ -67,7 +66,6 @@ class EvolutionStrategy(Strategy):
             choices = child()
             if self.dedupe and arch_key(choices) in seen:
                 choices = fresh(child, seen, DUPLICATE_TRIES) or self._maybe_fresh(random_draw, seen)
-        self.suggested.append(choices)
         self._remember(choices)
         return dict(choices)
 
@@ -79,11 +77,3 @@ class EvolutionStrategy(Strategy):
 
     def _observe(self, choices: Choices, reward: float | None) -> None:
         """Nothing beyond the history: the population is read from it."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "suggested": [dict(a) for a in self.suggested]}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.suggested = [dict(a) for a in state["suggested"]]
-        self._rebuild_seen(self.suggested)

@@ -7,8 +7,7 @@ already suggested or observed, up to 100 times (then repeats are allowed: tiny s
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from supernas.mutator import sample_uniform
 from supernas.space import Choice, Decision
@@ -27,24 +26,14 @@ class RandomStrategy(Strategy):
                  dedupe: bool = True) -> None:
         super().__init__(space_decisions, seed)
         self.dedupe = dedupe
-        self.suggested: list[Choices] = []
 
     def _suggest_one(self) -> Choices:
         draw = lambda: sample_uniform(self.decisions, self.rng)
         choices = draw()
         if self.dedupe and arch_key(choices) in self.seen_keys:
             choices = fresh(draw, self.seen_keys, DUPLICATE_TRIES) or choices
-        self.suggested.append(choices)
         self._remember(choices)
         return dict(choices)
 
     def _observe(self, choices: Choices, reward: float | None) -> None:
         """Random search learns nothing from results."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "suggested": [dict(a) for a in self.suggested]}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.suggested = [dict(a) for a in state["suggested"]]
-        self._rebuild_seen(self.suggested)
