@@ -43,6 +43,13 @@ class Mutator(ABC):
     def on_bind(self, model: nn.Module) -> None:
         """Hook for subclasses (create parameters, validate), called at the end of ``bind``."""
 
+    def attach(self) -> None:
+        """Make the mutables found by ``bind`` call this mutator again (another mutator may have
+        been bound to the same space since), without re-running ``bind`` or ``on_bind``."""
+        for group in self.mutables.values():
+            for m in group:
+                m.bind_mutator(self)
+
     @abstractmethod
     def layer_forward(self, mutable: LayerChoice, *args: Any, **kwargs: Any) -> Any:
         """Run ``mutable`` on its inputs."""

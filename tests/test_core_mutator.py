@@ -125,3 +125,13 @@ def test_mixing_mutator_gradients_reach_the_weights() -> None:
     Softmax().bind(model)
     model(torch.ones(2)).sum().backward()
     assert alpha.grad is not None and alpha.grad[1] > 0 > alpha.grad[0]  # "three" helps more
+
+
+def test_attach_routes_mutables_back_without_rebinding() -> None:
+    space = create_space("mlp")
+    sampler = UniformMutator(seed=3).bind(space)
+    current, rng_state = dict(sampler.current), sampler.rng.getstate()
+    FixedMutator({"hidden": "h10", "activation": "relu"}).bind(space)
+    sampler.attach()
+    assert all(m._mutator is sampler for group in sampler.mutables.values() for m in group)
+    assert sampler.current == current and sampler.rng.getstate() == rng_state  # no re-sample

@@ -87,18 +87,21 @@ class OneShotAlgorithm(ABC):
 
         Batch norm uses the statistics of ``x`` itself: running statistics gathered while the
         supernet ran mixtures (DARTS) or many sampled paths (ENAS, SPOS) do not describe one
-        child (SPOS, arXiv 1904.00420, sec. 3.3), and with them a derived child scores at chance.
-        The supernet's BN buffers are left unchanged.
+        child (SPOS, arXiv 1904.00420, sec. 3.3). The supernet's BN buffers are left unchanged,
+        and so is the algorithm's own mutator (it is re-attached, not bound again).
         """
-        from supernas.mutator import FixedMutator
+        from supernas.mutator import ChoiceMutator
         from supernas.oneshot.supernet_eval import forward_with_batch_stats
 
-        saved = self.mutator
-        FixedMutator(self.derive()).bind(self.space)
+        fixed = getattr(self, "_eval_mutator", None)
+        if fixed is None:  # bound once; later calls only switch the architecture
+            fixed = self._eval_mutator = ChoiceMutator().bind(self.space)
+        fixed.set_current(self.derive())
+        fixed.attach()
         try:
             return forward_with_batch_stats(self.space, x)
         finally:
-            saved.bind(self.space)
+            self.mutator.attach()
 
     def arch_summary(self) -> dict[str, dict[str, float]]:
         """Per decision, a probability per option (for plots and reports)."""

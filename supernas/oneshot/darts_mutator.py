@@ -47,7 +47,7 @@ class DartsMutator(MixingMutator):
         self._cache: dict[str, torch.Tensor] | None = None  # set inside ``once_per_pass``
 
     def on_bind(self, model: nn.Module) -> None:
-        """Create alphas (once: binding again, e.g. after ``eval_forward``, keeps them)."""
+        """Create alphas (once: binding again keeps them)."""
         self.edges = _edges_of(self.mutables)
         _check_drivable(self.decisions, self.edges, getattr(model, "space_name", None))
         like = next(model.parameters(), torch.zeros(()))  # alphas follow its device and dtype

@@ -68,7 +68,7 @@ class ControllerMutator(SamplingMutator):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 self.controller = EnasController(self.decisions, **self.settings)
-        if not self.current:  # re-binding (e.g. after ``eval_forward``) keeps RNG and child
+        if not self.current:  # binding again keeps the RNG and the current child
             self.sample()
 
     def sample(self, with_grad: bool = False) -> dict[str, Choice]:

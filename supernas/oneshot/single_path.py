@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from supernas.errors import bad_value
-from supernas.mutator import Mutator, UniformMutator
+from supernas.mutator import UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
 from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
@@ -53,14 +53,6 @@ def check_count(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise bad_value(name, value, f"an integer >= {low}")
     return value
-
-
-def claim(mutator: Mutator) -> None:
-    """Make ``mutator`` the one the space's mutables call again (another algorithm or a
-    ``FixedMutator`` may have been bound to the same space since), without re-running ``bind``."""
-    for group in mutator.mutables.values():
-        for m in group:
-            m.bind_mutator(mutator)
 
 
 class SinglePathOneShot(OneShotAlgorithm):
@@ -106,7 +98,7 @@ class SinglePathOneShot(OneShotAlgorithm):
     def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                     backward: Backward = plain_backward) -> dict[str, float]:
         x, y = batch  # x: [B, ...], y: [B]
-        claim(self.mutator)
+        self.mutator.attach()
         self.mutator.sample()
         optimizer = optimizers["weights"]
         optimizer.zero_grad(set_to_none=True)
@@ -127,7 +119,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         Batch norm normalises with the statistics of ``x`` (buffers kept): the running statistics
         of a supernet trained on many paths do not fit one path (SPOS, section 3.3).
         """
-        claim(self.mutator)
+        self.mutator.attach()
         saved = dict(self.mutator.current)
         self.mutator.set_current(self.derive())
         try:
@@ -140,7 +132,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         if not held_out:
             raise bad_value("batches", "[]", "at least one held-out (x, y) batch for select()")
         calibration = self._calibration_batches(held_out)
-        claim(self.mutator)
+        self.mutator.attach()
         self.history = []
         self.best = self.search(lambda c: self._score(c, calibration, held_out))
         return dict(self.best)

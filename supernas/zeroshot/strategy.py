@@ -27,7 +27,7 @@ from supernas.freeze import freeze
 from supernas.mutator import ChoiceMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
-from supernas.oneshot.single_path import check_count, claim
+from supernas.oneshot.single_path import check_count
 from supernas.oneshot.supernet_eval import device_of
 from supernas.space import Choice, decisions
 from supernas.zeroshot.registry import PROXIES, get_proxy
@@ -113,7 +113,7 @@ class ZeroShot(OneShotAlgorithm):
         return dict(self.best if self.best is not None else self.reference)
 
     def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
-        claim(self.mutator)
+        self.mutator.attach()
         self.mutator.set_current(self.derive())
         return self.space(x)
 
