@@ -121,7 +121,7 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
     runner = NniRunner(args.C, args.N, seed) if name == "nni" else \
         SupernasRunner(name, settings, args.C, args.N, seed)
     (xt, yt), (xv, yv) = data
-    steps, start = [], time.perf_counter()
+    steps, start, cpu0 = [], time.perf_counter(), time.process_time()
     for epoch in range(args.epochs):
         runner.on_epoch_start(epoch, args.epochs)
         pairs = zip(batches(xt, yt, args.batch, seed * 1000 + epoch),
@@ -137,7 +137,8 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
     return {"algo": algo, "seed": seed, "cell": cell_string(cell),
             "skip_connections": sum(op == "skip_connect" for op in cell.values()),
             "median_step_ms": statistics.median(steps), "steps": len(steps),
-            "total_minutes": (time.perf_counter() - start) / 60, "max_op_prob": runner.max_prob()}
+            "total_minutes": (time.perf_counter() - start) / 60,
+            "cpu_minutes": (time.process_time() - cpu0) / 60, "max_op_prob": runner.max_prob()}
 
 
 def summarise(runs: list[dict[str, Any]], algos: Sequence[str]) -> dict[str, Any]:
@@ -149,7 +150,8 @@ def summarise(runs: list[dict[str, Any]], algos: Sequence[str]) -> dict[str, Any
             out[a] = {"seeds": len(mine), "test200": mean_std([r["test200"] for r in mine]),
                       "skip_connections": mean_std([r["skip_connections"] for r in mine]),
                       "median_step_ms": statistics.median(r["median_step_ms"] for r in mine),
-                      "total_minutes": mean_std([r["total_minutes"] for r in mine])}
+                      "total_minutes": mean_std([r["total_minutes"] for r in mine]),
+                      "cpu_minutes": mean_std([r.get("cpu_minutes", float("nan")) for r in mine])}
     return out
 
 
@@ -183,23 +185,36 @@ def main(argv: Sequence[str] | None = None) -> Path:
     torch.set_num_threads(args.threads)
     data = split_data(args.images // 10, seed=0, shared=args.shared)
     table = load_tables(args.shared)
-    runs = []
+    runs: list[dict[str, Any]] = []
+    path = Path()
     for algo in args.algos:
         for seed in args.seeds:
-            try:
-                run = search(algo, seed, data, args)
-                run["test200"] = table.test200[run["cell"]]
-            except Exception as exc:  # noqa: BLE001 - one broken algorithm must not sink the rest
-                run = {"algo": algo, "seed": seed, "error": f"{type(exc).__name__}: {exc}"}
-            runs.append(run)
-            print(run, flush=True)
+            runs.append(run_one(algo, seed, data, table, args))
+            print(runs[-1], flush=True)
+            path = save(runs, args, argv)  # after every run: an interrupted sweep keeps its runs
+    return path
+
+
+def run_one(algo: str, seed: int, data: tuple[Any, Any], table: Any,
+            args: argparse.Namespace) -> dict[str, Any]:
+    """One search looked up in the table; an exception becomes an ``error`` entry."""
+    try:
+        run = search(algo, seed, data, args)
+        run["test200"] = table.test200[run["cell"]]
+    except Exception as exc:  # noqa: BLE001 - one broken algorithm must not sink the rest
+        run = {"algo": algo, "seed": seed, "error": f"{type(exc).__name__}: {exc}"}
+    return run
+
+
+def save(runs: list[dict[str, Any]], args: argparse.Namespace, argv: Sequence[str]) -> Path:
+    """Write the runs so far, with their summary, to this sweep's results file."""
+    done = [a for a in args.algos if any(r["algo"] == a for r in runs)]
     payload = {"smoke": args.smoke, "setup": {k: getattr(args, k) for k in (
         "C", "N", "images", "batch", "epochs", "max_steps", "select_batches", "threads")},
-        "algorithms": {a: {"registry": ALGOS[a][0], "settings": ALGOS[a][1]} for a in args.algos},
-        "results": summarise(runs, args.algos), "runs": runs, "paper": PAPER}
+        "algorithms": {a: {"registry": ALGOS[a][0], "settings": ALGOS[a][1]} for a in done},
+        "results": summarise(runs, done), "runs": runs, "paper": PAPER}
     name = "oneshot_nb201_smoke" if args.smoke else "oneshot_nb201" + (f"_{args.tag}" if args.tag else "")
     return write_result(name, payload, args.out, argv)
-
 
 if __name__ == "__main__":
     print(main())
