@@ -110,8 +110,12 @@ def speed(docs: Docs, prov: Prov) -> str:
 
 
 def _info(info: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v:,.0f}" if isinstance(v, (int, float)) else f"{k} {v}"
-                     for k, v in info.items())
+    def show(v: Any) -> str:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return f"{v:,.0f}"
+        return f"{len(v)} recorded" if isinstance(v, list) else str(v)
+
+    return ", ".join(f"{k} {show(v)}" for k, v in info.items())
 
 
 def _speed_goals(doc: dict[str, Any]) -> str:

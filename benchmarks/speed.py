@@ -15,8 +15,10 @@ A step is what one iteration of the search loop does, forward + backward + updat
   overhead, which favours NNI.
 * ``supernas-enas`` (when registered) / ``supernas-spos``: one shared-weight step of a sampled
   child inside the supernet (``weight_step``; ENAS's controller step is timed apart).
-* ``child-alone``: the same kind of sampled child (uniform over the space), frozen
-  (``supernas.freeze``) and trained alone: the lower bound for sampling overhead.
+* ``child-alone`` / ``child-alone-spos``: the children that the ``supernas-enas`` /
+  ``supernas-spos`` run sampled, step for step (same architecture, same batch), frozen
+  (``supernas.freeze``) and trained alone: the lower bound for sampling overhead. Run without
+  its sampled partner, a child configuration trains uniformly drawn children (unpaired).
 
 Median over ``--steps`` steps after ``--warmup`` steps, both wall-clock and process CPU time
 (CPU time is the fair measure when other jobs share the cores); ratios come from the one run.
@@ -43,7 +45,8 @@ if __package__ in (None, ""):
 from benchmarks.common import REPO, write_result
 
 CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "nni-darts", "supernas-enas",
-           "supernas-spos", "child-alone")
+           "child-alone", "supernas-spos", "child-alone-spos")
+PAIRS = {"child-alone": "supernas-enas", "child-alone-spos": "supernas-spos"}  # child <- sampled run
 GOALS = {"darts_vs_nni": 0.7, "enas_vs_child": 1.15}  # project goals (issue 6)
 
 
@@ -88,9 +91,7 @@ def worker(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     torch.manual_seed(settings["seed"])
     before = rss_mib()
     step, info = build(name, settings)
-    warmup = max(settings["warmup"], settings["n_children"]) if name == "child-alone" \
-        else settings["warmup"]
-    wall, cpu = time_steps(step, warmup, settings["steps"])
+    wall, cpu = time_steps(step, settings["warmup"], settings["steps"])
     peak = rss_mib()
     return {"config": name, "median_ms": statistics.median(wall), "times_ms": wall,
             "median_cpu_ms": statistics.median(cpu), "cpu_ms": cpu,
@@ -120,7 +121,7 @@ def ratios(results: dict[str, dict[str, Any]], key: str = "median_ms") -> dict[s
     return {"darts_1st_vs_nni": r("supernas-darts-1st", "nni-darts"),
             "darts_2nd_vs_nni": r("supernas-darts-2nd", "nni-darts"),
             "enas_vs_child": r("supernas-enas", "child-alone"),
-            "spos_vs_child": r("supernas-spos", "child-alone")}
+            "spos_vs_child": r("supernas-spos", "child-alone-spos")}
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -131,7 +132,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--cells", type=int, default=5)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1: a shared machine; OpenMP spinning makes 2 threads on "
                         "2 busy cores many times slower)")
@@ -151,9 +152,11 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     if args.smoke:
         args.channels, args.cells, args.batch, args.warmup, args.steps = 2, 3, 2, 1, 1
     settings = {"channels": args.channels, "cells": args.cells, "batch": args.batch, "seed": 0,
-                "warmup": args.warmup, "steps": args.steps, "threads": args.threads,
-                "n_children": args.steps}
-    results = {name: run_config(name, settings, args.timeout) for name in args.configs}
+                "warmup": args.warmup, "steps": args.steps, "threads": args.threads}
+    results: dict[str, dict[str, Any]] = {}
+    for name in sorted(args.configs, key=CONFIGS.index):  # CONFIGS order: a sampled run before the child run paired with it
+        archs = results.get(PAIRS.get(name, ""), {}).get("info", {}).get("archs")
+        results[name] = run_config(name, {**settings, "archs": archs}, args.timeout)
     payload = {"smoke": args.smoke, "settings": settings, "results": results,
                "ratios": ratios(results), "cpu_ratios": ratios(results, "median_cpu_ms"),
                "goals": GOALS}

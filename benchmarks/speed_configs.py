@@ -77,29 +77,45 @@ def nni_darts(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
 
 
 def sampled_oneshot(s: dict[str, Any], name: str) -> tuple[Step, dict[str, Any]]:
-    """ENAS / SPOS shared-weight step: ``weight_step`` of registered algorithm ``name``."""
+    """ENAS / SPOS shared-weight step: ``weight_step`` of registered algorithm ``name``.
+
+    ``info["archs"]`` collects the architecture each step ran, so ``child_alone`` can train
+    exactly those children on the same batches (a paired comparison).
+    """
     from supernas.oneshot import ALGORITHMS
 
     space = _space(s)
     algo = ALGORITHMS.create(name, space=space, seed=s["seed"])
     opts = algo.configure_optimizers()
     train = make_batches(8, s["batch"], 1)
+    archs: list[dict[str, Any]] = []
 
     def step(i: int) -> None:
         algo.weight_step(train[i % 8], opts)
+        archs.append(dict(algo.mutator.current))
 
-    return step, {"weights": _n_params(space.parameters()), "algorithm": name}
+    return step, {"weights": _n_params(space.parameters()), "algorithm": name, "archs": archs}
 
 
-def child_alone(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
-    """A fresh uniformly sampled child per step, frozen, trained alone with SGD (build untimed)."""
-    from supernas.freeze import freeze
+def _children_archs(s: dict[str, Any], space: nn.Module) -> tuple[list[dict[str, Any]], bool]:
+    """The architectures to train alone: the ones a sampled run recorded, else uniform draws."""
     from supernas.mutator import sample_uniform
     from supernas.space import decisions
 
-    space = _space(s)
+    if s.get("archs"):
+        return s["archs"], True
     rng = random.Random(s["seed"])
-    children = [freeze(space, sample_uniform(decisions(space), rng)) for _ in range(s["n_children"])]
+    return [sample_uniform(decisions(space), rng) for _ in range(s["warmup"] + s["steps"])], False
+
+
+def child_alone(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
+    """Step ``i`` trains the frozen child of architecture ``i`` alone (SGD, same clip, same
+    batch as step ``i`` of the sampled run it is paired with; children are built untimed)."""
+    from supernas.freeze import freeze
+
+    space = _space(s)
+    archs, paired = _children_archs(s, space)
+    children = [freeze(space, a) for a in archs]
     opts = [torch.optim.SGD(c.parameters(), **SGD) for c in children]
     train = make_batches(8, s["batch"], 1)
     loss_fn = nn.CrossEntropyLoss()
@@ -111,7 +127,7 @@ def child_alone(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
         nn.utils.clip_grad_norm_(child.parameters(), CLIP)
         opt.step()
 
-    return step, {"children": len(children),
+    return step, {"children": len(children), "paired": paired,
                   "mean_child_params": sum(_n_params(c.parameters()) for c in children) / len(children)}
 
 
@@ -125,7 +141,7 @@ def build(name: str, s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
         return nni_darts(s)
     if name in ("supernas-enas", "supernas-spos"):
         return sampled_oneshot(s, name.split("-", 1)[1])
-    if name == "child-alone":
+    if name in ("child-alone", "child-alone-spos"):
         return child_alone(s)
     raise ValueError(f"config={name!r} is not allowed; allowed: supernas-darts-1st, "
-                     "supernas-darts-2nd, nni-darts, supernas-enas, supernas-spos, child-alone")
+                     "supernas-darts-2nd, nni-darts, supernas-enas, supernas-spos, child-alone, child-alone-spos")

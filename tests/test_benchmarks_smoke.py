@@ -102,6 +102,9 @@ def test_speed_smoke(tmp_path: Path) -> None:
     expected = res["supernas-enas"]["median_ms"] / res["child-alone"]["median_ms"]
     assert doc["ratios"]["enas_vs_child"] == pytest.approx(expected)
     assert doc["ratios"]["darts_1st_vs_nni"] is None  # NNI not run here
+    # paired: the child run trained exactly the architectures the ENAS run sampled
+    assert res["child-alone"]["info"]["paired"] is True
+    assert len(res["supernas-enas"]["info"]["archs"]) == res["child-alone"]["info"]["children"]
 
 
 @pytest.mark.slow
