@@ -92,3 +92,21 @@ def test_op_bad_kwargs_and_values() -> None:
         create_op("max_pool_3x3", 4, stride=3)
     with pytest.raises(ConfigError, match=r"channels=0 is invalid; allowed: a positive integer"):
         create_op("nor_conv_1x1", 0)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("shape", [(4, 3, 9, 9), (2, 8, 16, 16)])
+def test_max_pool_matches_torch_exactly(stride: int, shape: tuple[int, ...]) -> None:
+    """The channels-last CPU path gives torch's NCHW result and gradient, bit for bit."""
+    from supernas.ops.pooling import MaxPool2d
+
+    x = torch.randn(*shape, requires_grad=True)
+    ours, stock = MaxPool2d(3, stride, padding=1), nn.MaxPool2d(3, stride, padding=1)
+    y = ours(x)
+    assert y.is_contiguous() and type(create_op("max_pool_3x3", 8, stride)) is MaxPool2d
+    g = torch.randn_like(y)
+    (gx_ours,) = torch.autograd.grad(y, x, g)
+    (gx_stock,) = torch.autograd.grad(stock(x), x, g)
+    assert torch.equal(y, stock(x)) and torch.equal(gx_ours, gx_stock)
+    x_cl = x.detach().contiguous(memory_format=torch.channels_last)
+    assert torch.equal(ours(x_cl), stock(x_cl))  # already channels-last: the stock path

@@ -16,6 +16,7 @@ from __future__ import annotations
 from torch import nn
 
 from supernas.ops.layers import DilConv, FactorizedReduce, SepConv, Zero
+from supernas.ops.pooling import MaxPool2d
 from supernas.ops.registry import register_op
 
 
@@ -33,7 +34,7 @@ def skip_connect(channels: int, stride: int = 1, affine: bool = True) -> nn.Modu
 
 @register_op("max_pool_3x3")
 def max_pool_3x3(channels: int, stride: int = 1, affine: bool = True) -> nn.Module:
-    return nn.MaxPool2d(3, stride=stride, padding=1)
+    return MaxPool2d(3, stride=stride, padding=1)
 
 
 @register_op("avg_pool_3x3")

@@ -20,6 +20,7 @@ from __future__ import annotations
 from torch import nn
 
 from supernas.ops.layers import ConvBNReLU, same_padding
+from supernas.ops.pooling import MaxPool2d
 from supernas.ops.registry import register_op
 
 
@@ -62,7 +63,7 @@ def enas_sep_conv_5x5(channels: int, stride: int = 1, affine: bool = True) -> nn
 
 @register_op("enas_max_pool_3x3")
 def enas_max_pool_3x3(channels: int, stride: int = 1, affine: bool = True) -> nn.Module:
-    return _pool_branch(channels, nn.MaxPool2d(3, stride, padding=1), affine)
+    return _pool_branch(channels, MaxPool2d(3, stride, padding=1), affine)
 
 
 @register_op("enas_avg_pool_3x3")
