@@ -93,20 +93,23 @@ def zeroshot(docs: Docs, prov: Prov) -> str:
 def speed(docs: Docs, prov: Prov) -> str:
     doc = docs[-1]
     s = doc["settings"]
-    rows = []
-    for name, r in doc["results"].items():
-        if "error" in r:
-            rows.append([name, "failed", "", "", "", r["error"].splitlines()[-1][:120]])
-        else:
-            rows.append([name, f"{r['median_ms']:.0f}", f"{r.get('median_cpu_ms', float('nan')):.0f}",
-                         f"{r['peak_rss_mib']:.0f}",
-                         f"{r['peak_rss_mib'] - r['rss_before_model_mib']:.0f}", _info(r["info"])])
+    rows = [_speed_row(name, layout, r) for layout, res in doc["results"].items()
+            for name, r in res.items()]
     out = (f"DARTS cell space, {s['channels']} channels, {s['cells']} cells, batch {s['batch']}, "
            f"{s['threads']} torch threads; median of {s['steps']} steps after {s['warmup']} "
-           "warm-up steps; each configuration in a fresh process (peak RSS = `ru_maxrss`).\n\n")
-    out += table(["configuration", "median step ms (wall)", "median step ms (CPU)", "peak RSS MiB",
-                  "RSS over imports MiB", "built"], rows)
+           "warm-up steps; each configuration in a fresh process (peak RSS = `ru_maxrss`), in "
+           "each memory layout.\n\n")
+    out += table(["configuration", "layout", "median step ms (wall)", "median step ms (CPU)",
+                  "peak RSS MiB", "RSS over imports MiB", "built"], rows)
     return out + "\n" + _speed_goals(doc) + "\n\n" + prov(doc) + "\n"
+
+
+def _speed_row(name: str, layout: str, r: dict[str, Any]) -> list[str]:
+    if "error" in r:
+        return [name, layout, "failed", "", "", "", r["error"].splitlines()[-1][:120]]
+    return [name, layout, f"{r['median_ms']:.0f}", f"{r.get('median_cpu_ms', float('nan')):.0f}",
+            f"{r['peak_rss_mib']:.0f}", f"{r['peak_rss_mib'] - r['rss_before_model_mib']:.0f}",
+            _info(r["info"])]
 
 
 def _info(info: dict[str, Any]) -> str:
@@ -119,9 +122,11 @@ def _info(info: dict[str, Any]) -> str:
 
 
 def _speed_goals(doc: dict[str, Any]) -> str:
-    return (_ratio_lines(doc["ratios"], doc["goals"], "wall-clock")
-            + ("\n\n" + _ratio_lines(doc["cpu_ratios"], doc["goals"], "process CPU time")
-               if "cpu_ratios" in doc else ""))
+    parts = []
+    for layout in doc["ratios"]:
+        for key, what in (("ratios", "wall-clock"), ("cpu_ratios", "process CPU time")):
+            parts.append(_ratio_lines(doc[key][layout], doc["goals"], f"{layout}, {what}"))
+    return "\n\n".join(parts)
 
 
 def _ratio_lines(r: dict[str, Any], g: dict[str, float], what: str) -> str:

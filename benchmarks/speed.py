@@ -20,6 +20,10 @@ A step is what one iteration of the search loop does, forward + backward + updat
   (``supernas.freeze``) and trained alone: the lower bound for sampling overhead. Run without
   its sampled partner, a child configuration trains uniformly drawn children (unpaired).
 
+Every configuration runs in each memory layout of ``--layouts``: ``nchw`` (PyTorch's default)
+and ``channels-last`` (model and batches in NHWC, what supernas' Lightning modules use by
+default, ``channels_last=True``); ratios compare configurations within one layout.
+
 Median over ``--steps`` steps after ``--warmup`` steps, both wall-clock and process CPU time
 (CPU time is the fair measure when other jobs share the cores); ratios come from the one run.
 
@@ -47,6 +51,7 @@ from benchmarks.common import REPO, write_result
 CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "nni-darts", "supernas-enas",
            "child-alone", "supernas-spos", "child-alone-spos")
 PAIRS = {"child-alone": "supernas-enas", "child-alone-spos": "supernas-spos"}  # child <- sampled run
+LAYOUTS = {"nchw": False, "channels-last": True}  # every configuration runs in each layout
 GOALS = {"darts_vs_nni": 0.7, "enas_vs_child": 1.15}  # project goals (issue 6)
 
 
@@ -124,10 +129,21 @@ def ratios(results: dict[str, dict[str, Any]], key: str = "median_ms") -> dict[s
             "spos_vs_child": r("supernas-spos", "child-alone-spos")}
 
 
+def run_layout(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every configuration of ``args.configs`` in one layout; a sampled run goes first and hands
+    the architectures it ran to the child configuration paired with it."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in sorted(args.configs, key=CONFIGS.index):
+        archs = results.get(PAIRS.get(name, ""), {}).get("info", {}).get("archs")
+        results[name] = run_config(name, {**settings, "archs": archs}, args.timeout)
+    return results
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+    p.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells", type=int, default=5)
     p.add_argument("--batch", type=int, default=16)
@@ -153,12 +169,11 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         args.channels, args.cells, args.batch, args.warmup, args.steps = 2, 3, 2, 1, 1
     settings = {"channels": args.channels, "cells": args.cells, "batch": args.batch, "seed": 0,
                 "warmup": args.warmup, "steps": args.steps, "threads": args.threads}
-    results: dict[str, dict[str, Any]] = {}
-    for name in sorted(args.configs, key=CONFIGS.index):  # CONFIGS order: a sampled run before the child run paired with it
-        archs = results.get(PAIRS.get(name, ""), {}).get("info", {}).get("archs")
-        results[name] = run_config(name, {**settings, "archs": archs}, args.timeout)
-    payload = {"smoke": args.smoke, "settings": settings, "results": results,
-               "ratios": ratios(results), "cpu_ratios": ratios(results, "median_cpu_ms"),
+    results = {layout: run_layout(args, {**settings, "channels_last": LAYOUTS[layout]})
+               for layout in args.layouts}
+    payload = {"smoke": args.smoke, "settings": settings, "layouts": args.layouts,
+               "results": results, "ratios": {k: ratios(r) for k, r in results.items()},
+               "cpu_ratios": {k: ratios(r, "median_cpu_ms") for k, r in results.items()},
                "goals": GOALS}
     return write_result("speed_smoke" if args.smoke else "speed", payload, args.out, argv)
 

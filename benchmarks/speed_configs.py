@@ -25,7 +25,20 @@ CLIP = 5.0  # DARTS gradient norm clip
 def _space(s: dict[str, Any]) -> nn.Module:
     from supernas.spaces import create_space
 
-    return create_space("darts", cells=s["cells"], channels=s["channels"])
+    return _layout(s, create_space("darts", cells=s["cells"], channels=s["channels"]))
+
+
+def _layout(s: dict[str, Any], model: nn.Module) -> nn.Module:
+    """``model`` in the run's memory layout (``s["channels_last"]``: NHWC weights)."""
+    return model.to(memory_format=torch.channels_last) if s.get("channels_last") else model
+
+
+def _batches(s: dict[str, Any], seed: int) -> list[tuple[Any, Any]]:
+    """8 random batches, in channels-last layout when the run asks for it."""
+    batches = make_batches(8, s["batch"], seed)
+    if not s.get("channels_last"):
+        return batches
+    return [(x.contiguous(memory_format=torch.channels_last), y) for x, y in batches]
 
 
 def _n_params(params: Any) -> int:
@@ -38,7 +51,7 @@ def supernas_darts(s: dict[str, Any], order: int) -> tuple[Step, dict[str, Any]]
     space = _space(s)
     algo = ALGORITHMS.create("darts", space=space, order=order, seed=s["seed"])
     opts = algo.configure_optimizers()
-    train, val = make_batches(8, s["batch"], 1), make_batches(8, s["batch"], 2)
+    train, val = _batches(s, 1), _batches(s, 2)
 
     def step(i: int) -> None:
         algo.arch_step(val[i % 8], opts, train_batch=train[i % 8])
@@ -56,12 +69,12 @@ def nni_darts(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     strategy = NniDarts()
-    model = strategy.mutate_model(NniDartsSpace(width=s["channels"], num_cells=s["cells"]))
+    model = _layout(s, strategy.mutate_model(NniDartsSpace(width=s["channels"], num_cells=s["cells"])))
     arch = list(strategy._arch_parameters.values())  # the alphas NNI created for the supernet
     arch_ids = {id(p) for p in arch}
     weights = [p for p in model.parameters() if id(p) not in arch_ids]
     w_opt, a_opt = torch.optim.SGD(weights, **SGD), torch.optim.Adam(arch, **ADAM)
-    train, val = make_batches(8, s["batch"], 1), make_batches(8, s["batch"], 2)
+    train, val = _batches(s, 1), _batches(s, 2)
     loss_fn = nn.CrossEntropyLoss()
 
     def step(i: int) -> None:  # DartsLightningModule.training_step, phases 1 and 2
@@ -87,7 +100,7 @@ def sampled_oneshot(s: dict[str, Any], name: str) -> tuple[Step, dict[str, Any]]
     space = _space(s)
     algo = ALGORITHMS.create(name, space=space, seed=s["seed"])
     opts = algo.configure_optimizers()
-    train = make_batches(8, s["batch"], 1)
+    train = _batches(s, 1)
     archs: list[dict[str, Any]] = []
 
     def step(i: int) -> None:
@@ -115,9 +128,9 @@ def child_alone(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
 
     space = _space(s)
     archs, paired = _children_archs(s, space)
-    children = [freeze(space, a) for a in archs]
+    children = [_layout(s, freeze(space, a)) for a in archs]
     opts = [torch.optim.SGD(c.parameters(), **SGD) for c in children]
-    train = make_batches(8, s["batch"], 1)
+    train = _batches(s, 1)
     loss_fn = nn.CrossEntropyLoss()
 
     def step(i: int) -> None:

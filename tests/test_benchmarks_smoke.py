@@ -95,23 +95,33 @@ def test_zeroshot_kendall_smoke(tmp_path: Path, shared_dir: Path) -> None:
 def test_speed_smoke(tmp_path: Path) -> None:
     doc = run_script("speed", "--configs", "supernas-darts-1st", "supernas-enas", "child-alone",
                      out=tmp_path, shared=REPO)
-    res = doc["results"]
-    for name in ("supernas-darts-1st", "supernas-enas", "child-alone"):
-        assert "error" not in res[name], res[name].get("error")
-        assert res[name]["median_ms"] > 0 and res[name]["peak_rss_mib"] > 0
-    expected = res["supernas-enas"]["median_ms"] / res["child-alone"]["median_ms"]
-    assert doc["ratios"]["enas_vs_child"] == pytest.approx(expected)
-    assert doc["ratios"]["darts_1st_vs_nni"] is None  # NNI not run here
-    # paired: the child run trained exactly the architectures the ENAS run sampled
-    assert res["child-alone"]["info"]["paired"] is True
-    assert len(res["supernas-enas"]["info"]["archs"]) == res["child-alone"]["info"]["children"]
+    assert set(doc["results"]) == {"nchw", "channels-last"}
+    for layout, res in doc["results"].items():
+        for name in ("supernas-darts-1st", "supernas-enas", "child-alone"):
+            assert "error" not in res[name], res[name].get("error")
+            assert res[name]["median_ms"] > 0 and res[name]["peak_rss_mib"] > 0
+        expected = res["supernas-enas"]["median_ms"] / res["child-alone"]["median_ms"]
+        assert doc["ratios"][layout]["enas_vs_child"] == pytest.approx(expected)
+        assert doc["ratios"][layout]["darts_1st_vs_nni"] is None  # NNI not run here
+        # paired: the child run trained exactly the architectures the ENAS run sampled
+        assert res["child-alone"]["info"]["paired"] is True
+        assert len(res["supernas-enas"]["info"]["archs"]) == res["child-alone"]["info"]["children"]
+    from benchmarks.report import main as report_main
+
+    (tmp_path / "speed_smoke.json").rename(tmp_path / "speed.json")
+    text = report_main(["--results", str(tmp_path), "--notes", str(tmp_path),
+                        "--output", str(tmp_path / "B.md")]).read_text()
+    assert "| supernas-enas | channels-last |" in text and "archs 2 recorded" in text
+    assert "Ratios from this run (nchw, process CPU time)" in text
 
 
 @pytest.mark.slow
 def test_speed_smoke_nni_darts(tmp_path: Path) -> None:
-    doc = run_script("speed", "--configs", "nni-darts", out=tmp_path, shared=REPO)
-    assert "error" not in doc["results"]["nni-darts"], doc["results"]["nni-darts"].get("error")
-    assert doc["results"]["nni-darts"]["info"]["arch"] > 0
+    doc = run_script("speed", "--configs", "nni-darts", "--layouts", "channels-last",
+                     out=tmp_path, shared=REPO)
+    res = doc["results"]["channels-last"]["nni-darts"]
+    assert "error" not in res, res.get("error")
+    assert res["info"]["arch"] > 0
 
 
 def test_oneshot_nb201_smoke(tmp_path: Path, shared_dir: Path) -> None:
