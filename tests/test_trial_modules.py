@@ -99,3 +99,23 @@ def test_bats_two_stages_binarise_weights(tmp_path: Path) -> None:
 
     model, _ = load_child(str(tmp_path / "model.pt"), None, None)
     assert binary_convs(model) and all(c.binary_weights for c in binary_convs(model))
+
+
+def test_channels_last_is_a_layout_not_a_different_search(tmp_path: Path) -> None:
+    """Default channels-last and plain NCHW runs of one seed find the same architecture."""
+    nhwc = _search("darts", tmp_path / "nhwc")
+    nchw = _search("darts", tmp_path / "nchw", channels_last=False)
+    assert nhwc["architecture"] == nchw["architecture"]
+    for name, value in nchw["metrics"].items():
+        assert nhwc["metrics"][name] == pytest.approx(value, abs=1e-3), name
+
+
+def test_apply_layout_keeps_parameters() -> None:
+    from trial_templates.setup import apply_layout
+
+    space = create_space(TINY[0], **TINY[1])
+    params = list(space.parameters())
+    assert apply_layout(space, True) is space and list(space.parameters()) == params
+    convs = [p for p in params if p.dim() == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    assert all(p.is_contiguous() for p in apply_layout(create_space(TINY[0], **TINY[1]), False).parameters())

@@ -34,6 +34,8 @@ def _common(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--limit-batches", type=int, default=None, help="training batches per epoch cap")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="no PNG plots")
+    p.add_argument("--no-channels-last", action="store_true",
+                   help="keep PyTorch's default NCHW layout (default: channels-last, faster convs)")
 
 
 def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
@@ -43,7 +45,8 @@ def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "devices": args.devices, "strategy": args.strategy, "precision": args.precision,
             "report": args.report, "metric_names": parse_metric_names(args.metric_name),
             "num_workers": args.num_workers, "progress": not args.no_progress,
-            "plots": not args.no_plots, "limit_batches": args.limit_batches}
+            "plots": not args.no_plots, "limit_batches": args.limit_batches,
+            "channels_last": not args.no_channels_last}
 
 
 @subcommand("search")

@@ -36,6 +36,7 @@ class RunConfig:
     progress: bool = True
     plots: bool = True
     limit_batches: int | None = None  # cap on training batches per epoch (quick runs, tests)
+    channels_last: bool = True  # NHWC weights (and so activations) for 4-D conv models
 
     def check(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 0:

@@ -16,7 +16,8 @@ from trial_templates.checkpoint import EpochCheckpoint, resume_path
 from trial_templates.config import RunConfig, SearchConfig, save_config
 from trial_templates.reporting import Reporter, choose_reporters
 from trial_templates.seeding import reseed
-from trial_templates.setup import build_algorithm, build_datamodule, build_space, resolve_space
+from trial_templates.setup import (apply_layout, build_algorithm, build_datamodule, build_space,
+                                   resolve_space)
 from trial_templates.supernet_module import SupernetModule
 
 
@@ -59,7 +60,7 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     reseed(cfg.seed, -1)  # supernet initialisation depends on the seed only
     dm = build_datamodule(cfg, "search", cfg.arch_fraction)
     space_name, space_args = resolve_space(cfg)
-    space = build_space(space_name, space_args, dm)
+    space = apply_layout(build_space(space_name, space_args, dm), cfg.channels_last)
     algo = build_algorithm(cfg, space, dm)
     module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule)
     save_config(cfg, out / "config.yaml", {"command": "search", "space": space_name,

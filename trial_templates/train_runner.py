@@ -19,7 +19,7 @@ from trial_templates.config import TrainConfig, save_config
 from trial_templates.reporting import choose_reporters
 from trial_templates.runner import build_trainer, finish, fit
 from trial_templates.seeding import reseed
-from trial_templates.setup import build_datamodule, check_forward, data_args
+from trial_templates.setup import apply_layout, build_datamodule, check_forward, data_args
 
 MODEL_FILE = "model.pt"
 
@@ -40,7 +40,7 @@ def run_train(cfg: TrainConfig) -> dict[str, Any]:
     reseed(cfg.seed, -1)  # child initialisation depends on the seed only
     dm = build_datamodule(cfg, "train")
     arch = child_architecture(cfg, dm)
-    model = arch.build()  # validates the architecture against its space
+    model = apply_layout(arch.build(), cfg.channels_last)  # build() validates the architecture
     check_forward(model, str(arch.space), dm)
     save_config(cfg, out / "config.yaml", {"command": "train"})
     reporters = choose_reporters(cfg.report, cfg.metric_names)
@@ -69,6 +69,7 @@ def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, o
     trainers: list[Any] = []
 
     def train_stage(model: nn.Module, stage: StageSettings) -> None:
+        apply_layout(model, cfg.channels_last)
         module = ChildModule(model, lr=stage.lr, weight_decay=stage.weight_decay, seed=cfg.seed,
                              optimizer="adam")
         trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / stage.name)], out / stage.name,
