@@ -7,6 +7,9 @@ call creates N trials, all of them finish (random accuracy, 10% failed), then ``
 calls each send all N trials plus one more finished trial and ask for one suggestion (Katib's
 steady state: every call carries the whole history). The first call after the N trials finish
 replays them into the strategy; it is reported separately ("replay"). A benchmark, not a test.
+Rows go to ``benchmarks/results/katib_latency.json`` with the command and machine (``--out``: elsewhere).
+
+    .venv/bin/python benchmarks/katib_latency.py --trials 1000 --calls 500
 """
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import write_result
 from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
 DARTS = with_algorithm(MINIMAL_ENAS, "supernas-darts")
@@ -82,34 +87,41 @@ def bench(channel: grpc.Channel, crd: dict, n: int, calls: int) -> dict[str, flo
             "p99_ms": 1e3 * times[min(len(times) - 1, int(0.99 * len(times)))]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
+    argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, nargs="+", default=[10, 100, 1000, 5000])
-    p.add_argument("--calls", type=int, default=100)
+    p.add_argument("--calls", type=int, default=100, help="timed calls per algorithm and size")
     p.add_argument("--algorithms", nargs="+", default=ALL, choices=ALL)
-    p.add_argument("--out", default=None, help="also write the rows as JSON lines to this file")
-    args = p.parse_args()
+    p.add_argument("--out", type=Path, default=None, help="results directory")
+    p.add_argument("--smoke", action="store_true", help="5 trials, 3 calls, two algorithms")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.trials, args.calls, args.algorithms = [5], 3, ["supernas-enas", "darts"]
     with tempfile.TemporaryDirectory() as tmp:
         proc, port = start(Path(tmp))
-        print(f"idle service RSS: {rss_mib(proc.pid):.0f} MiB", flush=True)
-        print("| algorithm | trials | p50 ms | p99 ms | replay s | RSS MiB |\n|---|---|---|---|---|---|")
+        idle = rss_mib(proc.pid)
+        print(f"idle service RSS: {idle:.0f} MiB", flush=True)
         try:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-                for algo in args.algorithms:
-                    for n in args.trials:
-                        base = DARTS if algo in DARTS_STYLE else MINIMAL_ENAS
-                        crd = with_algorithm(base, algo, exp_name=f"bench-{algo}-{n}")
-                        r = bench(ch, crd, n, args.calls)
-                        r.update(algorithm=algo, trials=n, calls=args.calls, rss_mib=rss_mib(proc.pid))
-                        print(f"| {algo} | {n} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                              f"{r['replay_s']:.2f} | {r['rss_mib']:.0f} |", flush=True)
-                        if args.out:
-                            with open(args.out, "a") as f:
-                                f.write(json.dumps(r) + "\n")
+                rows = [measure(ch, algo, n, args.calls, proc.pid)
+                        for algo in args.algorithms for n in args.trials]
         finally:
             proc.kill()
             proc.wait()
+    name = "katib_latency_smoke" if args.smoke else "katib_latency"
+    return write_result(name, {"smoke": args.smoke, "calls": args.calls, "idle_rss_mib": idle,
+                               "rows": rows}, args.out, argv)
 
+
+def measure(ch: grpc.Channel, algo: str, n: int, calls: int, pid: int) -> dict[str, Any]:
+    """One algorithm at ``n`` trials: latency percentiles, replay time, service RSS after."""
+    base = DARTS if algo in DARTS_STYLE else MINIMAL_ENAS
+    r: dict[str, Any] = bench(ch, with_algorithm(base, algo, exp_name=f"bench-{algo}-{n}"), n, calls)
+    r.update(algorithm=algo, trials=n, calls=calls, rss_mib=rss_mib(pid))
+    print(f"{algo} {n} trials: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+          f"replay {r['replay_s']:.2f} s, RSS {r['rss_mib']:.0f} MiB", flush=True)
+    return r
 
 if __name__ == "__main__":
-    main()
+    print(main())

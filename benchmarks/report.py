@@ -31,28 +31,10 @@ of the run that produced it. Set-ups follow `../shared/BENCHMARK-PROTOCOLS.md`.
 
 
 def load(results: Path, name: str) -> list[dict[str, Any]]:
-    """Result documents for ``name``: ``<name>.json`` and ``<name>_<tag>.json``, oldest first;
-    a ``<name>.jsonl`` file of rows (task F's format) becomes one document with ``rows``."""
+    """Result documents for ``name``: ``<name>.json`` and ``<name>_<tag>.json``, oldest first."""
     paths = sorted(results.glob(f"{name}.json")) + sorted(results.glob(f"{name}_*.json"))
     docs = [json.loads(p.read_text()) for p in paths if not p.stem.endswith("_smoke")]
-    rows_file = results / f"{name}.jsonl"
-    if rows_file.is_file():
-        docs.append(_rows_doc(rows_file))
     return sorted(docs, key=lambda d: d.get("machine", {}).get("date", ""))
-
-
-def _rows_doc(path: Path) -> dict[str, Any]:
-    """A JSON-lines result without provenance: rows plus the file's date and this machine."""
-    import datetime as dt
-
-    from benchmarks.common import machine
-
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
-    info = {**machine(), "date": stamp.strftime("%Y-%m-%d %H:%M UTC") + " (file time)"}
-    return {"rows": rows, "machine": info,
-            "command": f"benchmarks/{path.stem}.py --out benchmarks/results/{path.name} "
-                       "(rows appended per run; exact arguments not recorded by that script)"}
 
 
 def provenance(doc: dict[str, Any]) -> str:

@@ -162,3 +162,17 @@ def test_report_renders_every_section(tmp_path: Path, shared_dir: Path) -> None:
     assert "| supernas-reinforce |" in text and "93.92 ± 0.30" in text
     assert "A hand-written note." in text and "Command: `" in text
     assert text.count("_No results yet") == 5  # the other sections say how to produce them
+
+
+def test_katib_latency_smoke(tmp_path: Path) -> None:
+    """A real service process over gRPC; the report renders its rows with provenance."""
+    from benchmarks.report import main as report_main
+
+    doc = run_script("katib_latency", out=tmp_path, shared=REPO)
+    assert [(r["algorithm"], r["trials"]) for r in doc["rows"]] == [("supernas-enas", 5), ("darts", 5)]
+    for r in doc["rows"]:
+        assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mib"] > 0 and r["calls"] == 3
+    (tmp_path / "katib_latency_smoke.json").rename(tmp_path / "katib_latency.json")
+    text = report_main(["--results", str(tmp_path), "--notes", str(tmp_path),
+                        "--output", str(tmp_path / "B.md")]).read_text()
+    assert "| supernas-enas | 5 |" in text and "katib_latency.py --smoke" in text
