@@ -166,4 +166,8 @@ def final_metric(trial: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def read_state(runner: NniRunner, exp_id: str) -> dict[str, Any]:
-    return json.loads((runner.exp_dir(exp_id) / "checkpoint" / "supernas_tuner.json").read_text())
+    from nni_plugins.state import load_state
+
+    state = load_state(runner.exp_dir(exp_id) / "checkpoint")
+    assert state is not None, "the tuner wrote no state"
+    return state

@@ -13,6 +13,7 @@ import pytest
 
 from nni_plugins import SupernasEnas, SupernasEvolution, SupernasOneShot, SupernasRandom
 from nni_plugins.cli import check_config, main
+from nni_plugins.state import LEGACY_FILE, load_state, save_state
 from supernas.errors import SupernasError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,14 +128,14 @@ def test_resume_restores_the_controller_exactly(tmp_path: Path, space_kwargs: di
     first = SupernasEnas(seed=3, batch_size=2, state_dir=str(tmp_path), **space_kwargs)
     first.update_search_space(JSON_SPACE)
     records = drive(first, 0, 6)
-    saved = json.loads((tmp_path / "supernas_tuner.json").read_text())
+    saved = load_state(tmp_path)
 
     resumed = SupernasEnas(seed=3, batch_size=2, state_dir=str(tmp_path), **space_kwargs)
     resumed.load_checkpoint()
     resumed.update_search_space(JSON_SPACE)
     resumed.import_data(records)  # NNI replays finished trials: already in the saved state
     assert resumed.state.stats["imported"] == 0
-    assert json.loads(json.dumps(resumed.state.strategy.state_dict())) == saved["strategy"]
+    assert resumed.state.strategy.state_dict() == saved["strategy"]
     assert drive(resumed, 100, 4) == drive(first, 6, 4)  # continues exactly like the original
 
 
@@ -273,3 +274,22 @@ def test_resume_with_a_trial_in_flight_counts_its_rerun_once(tmp_path: Path) -> 
     assert resumed.state.stats["imported"] == 1
     assert [r for _, r in resumed.state.strategy.history][-1] == 0.9
     assert len(resumed.state.strategy.history) == 3
+
+
+def test_state_file_is_plain_data_and_format_1_still_loads(tmp_path: Path) -> None:
+    """Format 2 is class-free pickle (a tampered file cannot run code); a format-1 JSON file
+    from an earlier release is read when no format-2 file exists; a wrong format is named."""
+    import pickle
+
+    from nni_plugins.state import STATE_FILE
+
+    (tmp_path / LEGACY_FILE).write_text(json.dumps({"format": "supernas.nni_tuner/1", "stats": {}}))
+    assert load_state(tmp_path) == {"format": "supernas.nni_tuner/1", "stats": {}}
+    save_state(tmp_path, {"history": [({"a": "x"}, 1.5)]})
+    assert load_state(tmp_path)["history"] == [({"a": "x"}, 1.5)]  # the newer file wins
+    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({"format": "x", "f": Path("/")}))
+    with pytest.raises(pickle.UnpicklingError, match="plain data only"):
+        load_state(tmp_path)
+    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({"format": "supernas.nni_tuner/9"}))
+    with pytest.raises(ValueError, match="format='supernas.nni_tuner/9'; allowed: 'supernas.nni_tuner/2'"):
+        load_state(tmp_path)
