@@ -138,7 +138,8 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
             "skip_connections": sum(op == "skip_connect" for op in cell.values()),
             "median_step_ms": statistics.median(steps), "steps": len(steps),
             "total_minutes": (time.perf_counter() - start) / 60,
-            "cpu_minutes": (time.process_time() - cpu0) / 60, "max_op_prob": runner.max_prob()}
+            "cpu_minutes": (time.process_time() - cpu0) / 60, "max_op_prob": runner.max_prob(),
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 def summarise(runs: list[dict[str, Any]], algos: Sequence[str]) -> dict[str, Any]:

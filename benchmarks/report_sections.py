@@ -56,23 +56,50 @@ def _tabular_goal(doc: dict[str, Any]) -> str:
 
 
 def oneshot(docs: Docs, prov: Prov) -> str:
-    rows, provs = [], []
-    for doc in docs:
-        s = doc["setup"]
-        for algo, r in doc["results"].items():
-            rows.append([algo, r["seeds"], pm(r["test200"]), pm(r["skip_connections"], 1),
-                         f"{r['median_step_ms']:.0f}", pm(r["total_minutes"], 1),
-                         (f"C={s['C']}, N={s['N']}, {s['images']} imgs, bs {s['batch']}, "
-                          f"{s['epochs']} ep")])
-        errors = [f"{r['algo']} seed {r['seed']}: {r['error']}" for r in doc["runs"] if "error" in r]
-        provs.append(prov(doc) + ("\n\nFailed runs: " + "; ".join(errors) if errors else ""))
-    rows += [[f"paper: {k}", "", f"{v:.2f}", "", "", "", "NB201 paper"]
-             for k, v in docs[-1]["paper"].items()]
+    """Every run of every ``oneshot_nb201_*`` file: pooled per algorithm, then one row per run."""
+    runs = [{**r, "threads": d["setup"]["threads"], "date": d["machine"]["date"],
+             "budget": _budget(d["setup"])} for d in docs for r in d["runs"]]
+    done = [r for r in runs if "test200" in r]
+    summary = [_oneshot_summary(a, [r for r in done if r["algo"] == a])
+               for a in dict.fromkeys(r["algo"] for r in done)]
+    summary += [[f"paper: {k}", "", f"{v:.2f}", "", "", "NB201 paper"] for k, v in docs[-1]["paper"].items()]
     out = table(["algorithm", "seeds", "200-ep test of derived cell", "skip connections",
-                 "median step ms (arch + weight)", "total min", "budget"], rows)
+                 "all-skip collapse", "budget"], summary)
     out += (f"\nGoal (full GPU budget only): DARTS-T and ENAS avoid the all-skip collapse and reach "
             f"GDAS's {GDAS_PAPER}; the reduced CPU budget above cannot test it (see notes).\n\n")
-    return out + "\n\n".join(provs) + "\n"
+    out += "Every run:\n\n" + table(
+        ["algorithm", "seed", "derived cell", "200-ep test", "skips", "max op prob", "threads",
+         "median step ms", "wall min", "CPU min", "run"],
+        [_oneshot_run(r) for r in sorted(runs, key=lambda r: (r["algo"], r["seed"]))])
+    errors = [f"{r['algo']} seed {r['seed']}: {r['error']}" for r in runs if "error" in r]
+    out += "\n" + ("Failed runs: " + "; ".join(errors) + "\n\n" if errors else "")
+    return out + "\n\n".join(prov(d) for d in docs) + "\n"
+
+
+def _budget(s: dict[str, Any]) -> str:
+    return f"C={s['C']}, N={s['N']}, {s['images']} imgs, bs {s['batch']}, {s['epochs']} ep"
+
+
+def _oneshot_summary(algo: str, runs: list[dict[str, Any]]) -> list[Any]:
+    acc = [r["test200"] for r in runs]
+    skips = [r["skip_connections"] for r in runs]
+    mean = sum(acc) / len(acc)
+    std = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5 if len(acc) > 1 else 0.0
+    collapsed = sum(r["skip_connections"] == 6 for r in runs)
+    return [algo, ", ".join(str(r["seed"]) for r in runs), f"{mean:.2f} ± {std:.2f}",
+            f"{sum(skips) / len(skips):.1f}", f"{collapsed} of {len(runs)}",
+            " / ".join(dict.fromkeys(r["budget"] for r in runs))]
+
+
+def _oneshot_run(r: dict[str, Any]) -> list[Any]:
+    if "test200" not in r:
+        return [r["algo"], r["seed"], "failed", "", "", "", r["threads"], "", "", "", r.get("finished", r["date"])]
+    prob = "" if r.get("max_op_prob") is None else f"{r['max_op_prob']:.3f}"
+    cpu = "" if r.get("cpu_minutes") is None else f"{r['cpu_minutes']:.1f}"
+    cell = r["cell"].replace("|", "\\|")  # a literal pipe inside a Markdown table cell
+    return [r["algo"], r["seed"], f"`{cell}`", f"{r['test200']:.2f}", r["skip_connections"],
+            prob, r["threads"], f"{r['median_step_ms']:.0f}", f"{r['total_minutes']:.1f}", cpu,
+            r.get("finished", r["date"])]
 
 
 def zeroshot(docs: Docs, prov: Prov) -> str:

@@ -135,7 +135,15 @@ def test_oneshot_nb201_smoke(tmp_path: Path, shared_dir: Path) -> None:
         assert "error" not in run, run.get("error")
         assert run["test200"] == table.test200[run["cell"]]
         assert run["skip_connections"] == run["cell"].count("skip_connect")
-        assert run["steps"] == 2
+        assert run["steps"] == 2 and run["cpu_minutes"] > 0
+    from benchmarks.report import main as report_main
+
+    (tmp_path / "oneshot_nb201_smoke.json").rename(tmp_path / "oneshot_nb201_a.json")
+    text = report_main(["--results", str(tmp_path), "--notes", str(tmp_path),
+                        "--output", str(tmp_path / "B.md")]).read_text()
+    for run in doc["runs"]:  # pooled row per algorithm, then the run with its escaped cell
+        assert f"| {run['algo']} | 0 | {run['test200']:.2f} ± 0.00 |" in text
+        assert run["cell"].replace("|", "\\|") in text
 
 
 @pytest.mark.slow
