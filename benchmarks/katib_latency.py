@@ -14,7 +14,6 @@ Rows go to ``benchmarks/results/katib_latency.json`` with the command and machin
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import socket

@@ -16,8 +16,7 @@ from trial_templates.checkpoint import EpochCheckpoint, resume_path
 from trial_templates.config import RunConfig, SearchConfig, save_config
 from trial_templates.reporting import Reporter, choose_reporters
 from trial_templates.seeding import reseed
-from trial_templates.setup import (apply_layout, build_algorithm, build_datamodule, build_space,
-                                   resolve_space)
+from trial_templates.setup import apply_layout, build_algorithm, build_datamodule, build_space, resolve_space
 from trial_templates.supernet_module import SupernetModule
 
 

@@ -11,11 +11,13 @@ stock path unchanged. State dicts and ``isinstance`` checks are those of the tor
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 
-def _via_channels_last(forward: "nn.Module.forward", x: torch.Tensor) -> torch.Tensor:
+def _via_channels_last(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     if x.device.type != "cpu" or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last):
         return forward(x)
     return forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
