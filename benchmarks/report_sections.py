@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.common import mean_std
+
 Docs = list[dict[str, Any]]
 Prov = Callable[[dict[str, Any]], str]
 REA_PAPER = 93.92  # NAS-Bench-201 paper (arXiv 2001.00326), REA on CIFAR-10
@@ -81,13 +83,10 @@ def _budget(s: dict[str, Any]) -> str:
 
 
 def _oneshot_summary(algo: str, runs: list[dict[str, Any]]) -> list[Any]:
-    acc = [r["test200"] for r in runs]
-    skips = [r["skip_connections"] for r in runs]
-    mean = sum(acc) / len(acc)
-    std = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5 if len(acc) > 1 else 0.0
+    skips = mean_std([r["skip_connections"] for r in runs])
     collapsed = sum(r["skip_connections"] == 6 for r in runs)
-    return [algo, ", ".join(str(r["seed"]) for r in runs), f"{mean:.2f} ± {std:.2f}",
-            f"{sum(skips) / len(skips):.1f}", f"{collapsed} of {len(runs)}",
+    return [algo, ", ".join(str(r["seed"]) for r in runs), pm(mean_std([r["test200"] for r in runs])),
+            f"{skips['mean']:.1f}", f"{collapsed} of {len(runs)}",
             " / ".join(dict.fromkeys(r["budget"] for r in runs))]
 
 

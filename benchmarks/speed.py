@@ -21,8 +21,9 @@ A step is what one iteration of the search loop does, forward + backward + updat
   its sampled partner, a child configuration trains uniformly drawn children (unpaired).
 
 Every configuration runs in each memory layout of ``--layouts``: ``nchw`` (PyTorch's default)
-and ``channels-last`` (model and batches in NHWC, what supernas' Lightning modules use by
-default, ``channels_last=True``); ratios compare configurations within one layout.
+and ``channels-last`` (model and batches in NHWC, what the trial templates behind ``supernas
+search`` / ``train`` use by default, ``channels_last=True``); ratios compare configurations
+within one layout.
 
 Median over ``--steps`` steps after ``--warmup`` steps, both wall-clock and process CPU time
 (CPU time is the fair measure when other jobs share the cores); ratios come from the one run.

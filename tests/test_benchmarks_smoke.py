@@ -184,3 +184,10 @@ def test_katib_latency_smoke(tmp_path: Path) -> None:
     text = report_main(["--results", str(tmp_path), "--notes", str(tmp_path),
                         "--output", str(tmp_path / "B.md")]).read_text()
     assert "| supernas-enas | 5 |" in text and "katib_latency.py --smoke" in text
+
+
+def test_maxpool_smoke(tmp_path: Path) -> None:
+    doc = run_script("maxpool", out=tmp_path, shared=REPO)
+    assert [(r["shape"], r["stride"]) for r in doc["rows"]] == [([16, 8, 32, 32], 1), ([16, 8, 32, 32], 2)]
+    for r in doc["rows"]:
+        assert r["torch_ms"] > 0 and r["ratio"] == pytest.approx(r["supernas_ms"] / r["torch_ms"])

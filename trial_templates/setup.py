@@ -65,7 +65,7 @@ def apply_layout(model: nn.Module, channels_last: bool) -> nn.Module:
 
     Convolutions with channels-last weights return channels-last outputs even for NCHW inputs,
     so every activation after the stem follows and no batch needs converting. On CPU (oneDNN)
-    this made a DARTS supernet step about a third cheaper and NNI's DARTS about a quarter
+    this made a DARTS supernet step about 30 % cheaper and NNI's DARTS about 19 % cheaper
     (``benchmarks/speed.py``, both layouts); on NVIDIA GPUs it is the layout cuDNN's tensor-core
     kernels prefer. Parameters keep their identity (optimisers and checkpoints are unaffected).
     """

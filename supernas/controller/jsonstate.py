@@ -1,6 +1,7 @@
 """Lossless JSON form of tensors and nested state (optimizer state, generator state).
 
-Platforms store strategy state as JSON (NNI checkpoints, Katib's suggestion volume), so tensors
+Strategy state stays JSON-compatible plain data (written by ``supernas.persist`` for NNI
+checkpoints and Katib's suggestion volume, and JSON-dumpable), so tensors
 become ``{"__tensor__": "hex:<little-endian bytes>", "dtype": "float32", "shape": [...]}``: one
 string rather than a list of numbers (hex, not base64: no letters beyond a-f, so a state text never
 contains words such as ``NaN`` by accident), so a controller's ~10^5 values are encoded, pickled or

@@ -1,13 +1,14 @@
 """A max-pooling layer that runs PyTorch's faster channels-last kernel on CPU.
 
 On CPU, ``torch.nn.functional.max_pool2d`` on a contiguous NCHW tensor that needs gradients
-takes the ``max_pool2d_with_indices`` kernel, which is several times slower than the same pool
-on a channels-last tensor (measured here, torch 2.13 CPU, one thread: 16x8x32x32, 15.5 ms
-against 1.1 ms; 64x16x32x32, 112 ms against 32 ms, including both layout copies). In a DARTS
-supernet step that kernel was 11 % of the CPU time. These layers pool a channels-last copy and
-return NCHW; outputs and gradients are bit-identical to ``nn.MaxPool2d`` / ``nn.AvgPool2d``
-(``tests/test_ops.py``). Other devices and inputs that are already channels-last take the
-stock path unchanged. State dicts and ``isinstance`` checks are those of the torch classes.
+takes the ``max_pool2d_with_indices`` kernel, which is slower than the same pool on a
+channels-last tensor. ``MaxPool2d`` pools a channels-last copy and returns NCHW; outputs and
+gradients are bit-identical to ``nn.MaxPool2d`` (``tests/test_ops.py``). Forward + backward,
+one thread, layout copies included (``benchmarks/maxpool.py``, results/maxpool.json): 0.30-0.49x
+torch's time at stride 1 on the speed and one-shot benchmarks' shapes, 0.56-0.76x at stride 2,
+except 1.3x (0.12 -> 0.16 ms) for the smallest stride-2 case. Other devices and inputs already in
+channels-last take the stock path unchanged; state dicts and ``isinstance`` checks are those of
+``nn.MaxPool2d``.
 """
 from __future__ import annotations
 

@@ -92,11 +92,8 @@ class Strategy(ABC):
         done = [(a, r) for a, r in self.history if r is not None]
         self._best = max(done, key=lambda ar: ar[1]) if done else None
         self.suggested = [dict(a) for a in state.get("suggested", [])]
-        self._rebuild_seen(self.suggested)
-
-    def _rebuild_seen(self, suggested: Sequence[Mapping[str, Choice]]) -> None:
-        """After ``load_state_dict``: the duplicate-check keys of history and ``suggested``."""
-        self.seen_keys = {arch_key(a) for a, _ in self.history} | {arch_key(a) for a in suggested}
+        # the duplicate-check keys of everything observed or suggested
+        self.seen_keys = {arch_key(a) for a, _ in self.history} | {arch_key(a) for a in self.suggested}
 
 
 def _rng_to_json(rng: random.Random) -> list[Any]:

@@ -40,7 +40,6 @@ Multi-trial defaults differ from the one-shot ones because a trial budget is ~10
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -122,8 +121,6 @@ class EnasStrategy(Strategy):
         return sample_batch(self.controller, n, self.gen)
 
     def _observe(self, choices: Choices, reward: float | None) -> None:
-        if reward is not None and not math.isfinite(reward):
-            reward = None
         value = self._reward_value(reward)
         self.rewards.add(reward)
         if value is None:
