@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -79,9 +81,11 @@ class SupernasRunner:
     def final(self, val_batches: list[Any]) -> dict[str, str]:
         return dict(self.algo.select(val_batches))
 
-    def max_prob(self) -> float | None:
-        summary = self.algo.arch_summary()
-        return max(max(p.values()) for p in summary.values()) if summary else None
+    def derive(self) -> dict[str, str]:
+        return dict(self.algo.derive())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return self.algo.arch_summary()
 
 
 class NniRunner:
@@ -106,20 +110,54 @@ class NniRunner:
     def final(self, val_batches: list[Any]) -> dict[str, str]:
         return self.nni.derive()
 
-    def max_prob(self) -> float:
-        return self.nni.max_prob()
+    def derive(self) -> dict[str, str]:
+        return self.nni.derive()
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return self.nni.summary()
 
 
-def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """One search; returns the derived cell, its table accuracy and timings."""
+def decision_strength(summary: dict[str, dict[str, float]]) -> float | None:
+    """Mean over decisions of the largest probability (0.2 is uniform on NB201)."""
+    return statistics.mean(max(p.values()) for p in summary.values()) if summary else None
+
+
+def trace_point(runner: Any, epoch: int, table: Any) -> dict[str, Any]:
+    """The cell derived after ``epoch``, its 200-epoch table accuracy and the decision strength."""
+    cell = cell_string(runner.derive())
+    summary = runner.summary()
+    return {"epoch": epoch, "cell": cell, "test200": table.test200.get(cell) if table else None,
+            "decision_strength": decision_strength(summary),
+            "max_op_prob": max((max(p.values()) for p in summary.values()), default=None)}
+
+
+def rank(runner: Any, args: argparse.Namespace, calibration: list[Any], held_out: list[Any],
+         table: Any) -> dict[str, Any] | None:
+    """The supernet ranking diagnostic (``benchmarks/supernet_ranking.py``) for supernas runs."""
+    if not args.rank_cells or not isinstance(runner, SupernasRunner) or table is None:
+        return None
+    from benchmarks.supernet_ranking import rank_cells
+
+    return rank_cells(runner.algo, args.rank_cells, calibration, held_out, table)
+
+
+def settings_of(algo: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    name, settings = ALGOS[algo]
+    return name, {**settings, **overrides}
+
+
+def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace,
+           table: Any = None) -> dict[str, Any]:
+    """One search; returns the derived cell, its table accuracy, the per-epoch trace and timings."""
     import torch
 
     from benchmarks.cifar import batches
 
     torch.manual_seed(seed)
-    name, settings = ALGOS[algo]
+    name, settings = settings_of(algo, args.set)
     runner = NniRunner(args.C, args.N, seed) if name == "nni" else \
         SupernasRunner(name, settings, args.C, args.N, seed)
+    trace = []
     (xt, yt), (xv, yv) = data
     steps, start, cpu0 = [], time.perf_counter(), time.process_time()
     for epoch in range(args.epochs):
@@ -132,13 +170,20 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
             t0 = time.perf_counter()
             runner.step(tb, vb)
             steps.append((time.perf_counter() - t0) * 1e3)
+        trace.append(trace_point(runner, epoch, table))
+        print(trace[-1], flush=True)
     val_batches = batches(xv, yv, args.batch, seed + 777, flip=False)[: args.select_batches]
+    ranking = rank(runner, args, batches(xt, yt, args.batch, seed + 778)[:10], val_batches, table)
     cell = runner.final(val_batches)
     return {"algo": algo, "seed": seed, "cell": cell_string(cell),
             "skip_connections": sum(op == "skip_connect" for op in cell.values()),
             "median_step_ms": statistics.median(steps), "steps": len(steps),
             "total_minutes": (time.perf_counter() - start) / 60,
-            "cpu_minutes": (time.process_time() - cpu0) / 60, "max_op_prob": runner.max_prob(),
+            "cpu_minutes": (time.process_time() - cpu0) / 60,
+            "max_op_prob": trace[-1]["max_op_prob"] if trace else None,
+            "decision_strength": trace[-1]["decision_strength"] if trace else None,
+            "probabilities": runner.summary(), "trace": trace, "settings": settings,
+            "ranking": ranking,
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
@@ -169,9 +214,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=0, help="cap steps per epoch (0: none)")
     p.add_argument("--select-batches", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rank-cells", type=int, default=50,
+                   help="supernet ranking diagnostic over this many drawn cells (0: off)")
     p.add_argument("--shared", type=Path, default=SHARED)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--tag", default="", help="suffix of the results file (one file per run)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="override an algorithm setting (YAML value), e.g. arch_lr=3e-3 (ablations)")
     return p.parse_args(argv)
 
 
@@ -180,9 +229,10 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    args.set = {k: yaml.safe_load(v) for k, _, v in (kv.partition("=") for kv in args.set)}
     if args.smoke:
         args.C, args.images, args.batch, args.epochs, args.max_steps = 4, 80, 8, 1, 2
-        args.select_batches, args.seeds = 2, args.seeds[:1]
+        args.select_batches, args.seeds, args.rank_cells = 2, args.seeds[:1], 4
     torch.set_num_threads(args.threads)
     data = split_data(args.images // 10, seed=0, shared=args.shared)
     table = load_tables(args.shared)
@@ -200,7 +250,7 @@ def run_one(algo: str, seed: int, data: tuple[Any, Any], table: Any,
             args: argparse.Namespace) -> dict[str, Any]:
     """One search looked up in the table; an exception becomes an ``error`` entry."""
     try:
-        run = search(algo, seed, data, args)
+        run = search(algo, seed, data, args, table)
         run["test200"] = table.test200[run["cell"]]
     except Exception as exc:  # noqa: BLE001 - one broken algorithm must not sink the rest
         run = {"algo": algo, "seed": seed, "error": f"{type(exc).__name__}: {exc}"}
@@ -212,7 +262,7 @@ def save(runs: list[dict[str, Any]], args: argparse.Namespace, argv: Sequence[st
     done = [a for a in args.algos if any(r["algo"] == a for r in runs)]
     payload = {"smoke": args.smoke, "setup": {k: getattr(args, k) for k in (
         "C", "N", "images", "batch", "epochs", "max_steps", "select_batches", "threads")},
-        "algorithms": {a: {"registry": ALGOS[a][0], "settings": ALGOS[a][1]} for a in done},
+        "algorithms": {a: dict(zip(("registry", "settings"), settings_of(a, args.set))) for a in done},
         "results": summarise(runs, done), "runs": runs, "paper": PAPER}
     name = "oneshot_nb201_smoke" if args.smoke else "oneshot_nb201" + (f"_{args.tag}" if args.tag else "")
     return write_result(name, payload, args.out, argv)

@@ -1,32 +1,42 @@
-"""Artifact callbacks: the derived architecture as JSON every epoch, probability plots and the
-derived cell drawn as a graph (PNG). The probability history is callback state, so it is saved
-in (and restored from) the Lightning checkpoint."""
+"""Artifact callbacks: the derived architecture as JSON every epoch, the decisions as data
+(``arch_probabilities.json``) with the plot drawn from that data, and the derived cell drawn as a
+graph (PNG). The probability history is callback state, so it is saved in (and restored from) the
+Lightning checkpoint."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 
+from supernas.oneshot.strength import decision_strength
 from trial_templates.cellgraph import cell_graphs
 from trial_templates.plots import draw_cell, plot_probabilities
 
 
+PROBABILITIES_FORMAT = "supernas.arch_probabilities/1"
+
+
 class ArchitectureArtifacts(pl.Callback):
     """After each epoch (rank zero): ``architectures/epoch_NNN.json``, ``architecture_current.json``,
-    ``arch_probabilities.png`` (from ``algo.arch_summary()``) and ``cell[_group].png``."""
+    ``arch_probabilities.json`` (per epoch: ``algo.arch_summary()``, its decision strength and
+    ``algo.arch_extras()``), ``arch_probabilities.png`` drawn from that file, ``cell[_group].png``."""
 
     def __init__(self, output_dir: str | Path, plots: bool = True) -> None:
         self.output_dir = Path(output_dir)
         self.plots = plots
-        self.history: list[dict[str, dict[str, float]]] = []
+        self.history: list[dict[str, Any]] = []
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        summary = pl_module.algo.arch_summary()  # type: ignore[union-attr]
+        algo = pl_module.algo  # type: ignore[union-attr]
+        summary = {k: dict(v) for k, v in algo.arch_summary().items()}
         epoch = trainer.current_epoch
-        self.history = self.history[:epoch] + [{k: dict(v) for k, v in summary.items()}]
+        record = {"epoch": epoch, "decision_strength": decision_strength(summary),
+                  "probabilities": summary, **algo.arch_extras()}
+        self.history = self.history[:epoch] + [record]
         if trainer.is_global_zero:
             self.write(pl_module, epoch)
 
@@ -36,15 +46,25 @@ class ArchitectureArtifacts(pl.Callback):
         folder.mkdir(parents=True, exist_ok=True)
         arch.save(folder / f"epoch_{epoch:03d}.json")
         arch.save(self.output_dir / "architecture_current.json")
+        path = self.output_dir / "arch_probabilities.json"
+        doc = {"format": PROBABILITIES_FORMAT, "epochs": self.history}
+        path.write_text(json.dumps(doc, indent=1) + "\n")
         if self.plots:
-            plot_probabilities(self.history, self.output_dir / "arch_probabilities.png")
+            plot_probabilities_file(path, self.output_dir / "arch_probabilities.png")
             draw_architecture(pl_module.supernet, arch.choices, self.output_dir, f"epoch {epoch}")
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.history = list(state_dict.get("history", []))
+        self.history = [h if "probabilities" in h else {"probabilities": h}  # pre-0.2 checkpoints
+                        for h in state_dict.get("history", [])]
+
+
+def plot_probabilities_file(json_path: Path, png_path: Path) -> dict[str, dict[str, list[float]]]:
+    """Draw ``arch_probabilities.png`` from ``arch_probabilities.json``; returns the plotted series."""
+    doc = json.loads(Path(json_path).read_text())
+    return plot_probabilities([e["probabilities"] for e in doc["epochs"]], png_path)
 
 
 def draw_architecture(space: Any, choices: dict[str, Any], output_dir: Path, title: str = "") -> list[Path]:

@@ -59,6 +59,9 @@ def add_search(sub: Any) -> None:
     p.add_argument("--arch-fraction", type=float, default=0.5,
                    help="fraction of the training data held out for the architecture phase")
     p.add_argument("--lr-schedule", default="algorithm", choices=("algorithm", "cosine"))
+    p.add_argument("--finetune-steps", type=int, default=200,
+                   help="SGD steps fine-tuning the derived child before it is scored (0: BN only)")
+    p.add_argument("--finetune-lr", type=float, default=0.025, help="its initial learning rate")
     _common(p, epochs=10)
     p.set_defaults(func=cmd_search)
 
@@ -69,7 +72,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     cfg = SearchConfig(**_run_fields(args, "search"), algorithm=args.algorithm, space=args.space,
                        space_args=parse_pairs(args.space_arg, "space-arg"),
                        settings=parse_pairs(args.set, "set"), arch_fraction=args.arch_fraction,
-                       lr_schedule=args.lr_schedule)
+                       lr_schedule=args.lr_schedule, finetune_steps=args.finetune_steps,
+                       finetune_lr=args.finetune_lr)
     run_search(cfg)
     return 0
 

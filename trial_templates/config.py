@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from supernas.errors import bad_value
+from supernas.oneshot.child_score import FinetuneSettings
 
 REPORTS = ("auto", "stdout", "nni", "katib-push", "none")
 
@@ -57,6 +58,16 @@ class SearchConfig(RunConfig):
     settings: dict[str, Any] = field(default_factory=dict)
     arch_fraction: float = 0.5
     lr_schedule: str = "algorithm"
+    finetune_steps: int = 200  # fine-tune of the derived child before it is scored (0: none)
+    finetune_lr: float = 0.025
+
+    def check(self) -> None:
+        super().check()
+        self.finetune_settings()
+
+    def finetune_settings(self) -> FinetuneSettings:
+        """How the derived child is scored (``supernas.oneshot.child_score``)."""
+        return FinetuneSettings(steps=self.finetune_steps, lr=self.finetune_lr)
 
 
 @dataclass
@@ -82,10 +93,20 @@ def parse_pairs(pairs: list[str] | None, field_name: str) -> dict[str, Any]:
         if not sep or not key.strip():
             raise bad_value(field_name, pair, "key=value, e.g. temperature=0.5")
         try:
-            out[key.strip().replace("-", "_")] = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip().replace("-", "_")] = _number(yaml.safe_load(raw)) if raw.strip() else None
         except yaml.YAMLError:
             out[key.strip().replace("-", "_")] = raw
     return out
+
+
+def _number(value: Any) -> Any:
+    """YAML 1.1 reads ``3e-3`` as a string (it wants ``3.0e-3``): such strings become floats."""
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c.isdigit() for c in value) else value
+        except ValueError:
+            return value
+    return value
 
 
 def save_config(config: RunConfig, path: str | Path, extra: dict[str, Any] | None = None) -> Path:

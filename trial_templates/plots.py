@@ -16,34 +16,40 @@ from trial_templates.cellgraph import Edge
 MAX_PANELS = 36
 
 
-def plot_probabilities(history: Sequence[Mapping[str, Mapping[str, float]]], path: str | Path) -> bool:
-    """One panel per decision, one line per option: probability against epoch. False if empty."""
+Series = dict[str, dict[str, list[float]]]
+
+
+def plot_probabilities(history: Sequence[Mapping[str, Mapping[str, float]]], path: str | Path) -> Series:
+    """One panel per decision, one line per option: probability against epoch. Returns the
+    plotted values, ``{decision: {option: [p per epoch]}}`` (empty, and no file, if none)."""
     keys = list(dict.fromkeys(k for summary in history for k in summary))[:MAX_PANELS]
     if not keys:
-        return False
+        return {}
     cols = math.ceil(math.sqrt(len(keys)))
     rows = math.ceil(len(keys) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
-    for ax, key in zip(axes.flat, keys):
-        _panel(ax, key, history)
+    series = {key: _panel(axes.flat[i], key, history) for i, key in enumerate(keys)}
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
-    return True
+    return series
 
 
-def _panel(ax: plt.Axes, key: str, history: Sequence[Mapping[str, Mapping[str, float]]]) -> None:
+def _panel(ax: plt.Axes, key: str, history: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, list[float]]:
     options = list(dict.fromkeys(o for s in history for o in s.get(key, {})))
+    plotted = {}
     for option in options:
         ys = [s.get(key, {}).get(option, float("nan")) for s in history]
         ax.plot(range(len(ys)), ys, marker="o", markersize=2, label=option)
+        plotted[option] = [float(v) for v in ax.lines[-1].get_ydata()]
     ax.set_title(key, fontsize=8)
     ax.set_xlabel("epoch", fontsize=7)
     ax.set_ylim(0, 1)
     ax.tick_params(labelsize=6)
     ax.legend(fontsize=5, loc="best")
+    return plotted
 
 
 def draw_cell(nodes: Sequence[str], edges: Sequence[Edge], path: str | Path, title: str = "") -> bool:

@@ -26,7 +26,9 @@ from supernas.errors import bad_value
 
 REPORT_KINDS = ("auto", "stdout", "nni", "katib-push", "none")
 DEFAULT_METRIC_NAMES = {"val_acc": "Validation-Accuracy", "val_loss": "Validation-Loss",
-                        "val_supernet_acc": "Supernet-Validation-Accuracy", "params": "Parameters"}
+                        "val_child_recal_acc": "Recalibrated-Child-Accuracy",
+                        "val_supernet_acc": "Supernet-Validation-Accuracy",
+                        "decision_strength": "Decision-Strength", "params": "Parameters"}
 MAIN_METRIC = "val_acc"
 
 

@@ -27,7 +27,7 @@ def build_trainer(cfg: RunConfig, callbacks: list[pl.Callback], root: Path,
         max_epochs=epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
         strategy=_strategy(cfg.strategy), precision=cfg.precision, callbacks=callbacks,
         logger=CSVLogger(str(root), name="logs"), enable_checkpointing=False,  # logs/version_N per (re)start
-        num_sanity_val_steps=0, enable_progress_bar=cfg.progress, enable_model_summary=False,
+        num_sanity_val_steps=0, inference_mode=False,  # validation fine-tunes the derived child enable_progress_bar=cfg.progress, enable_model_summary=False,
         limit_train_batches=cfg.limit_batches, gradient_clip_val=grad_clip,
         default_root_dir=str(root))
 
@@ -61,7 +61,8 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     space_name, space_args = resolve_space(cfg)
     space = apply_layout(build_space(space_name, space_args, dm), cfg.channels_last)
     algo = build_algorithm(cfg, space, dm)
-    module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule)
+    module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule,
+                            finetune=cfg.finetune_settings())
     save_config(cfg, out / "config.yaml", {"command": "search", "space": space_name,
                                           "space_args": dict(getattr(space, "space_args", {}))})
     reporters = choose_reporters(cfg.report, cfg.metric_names)
@@ -70,8 +71,21 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     if algo.needs_training and cfg.epochs > 0:
         fit(trainer, module, dm, out / "checkpoints")
     module.to(trainer.strategy.root_device)
-    final = module.final_result(dm.val_dataloader())
-    return finish(trainer, reporters, out, final.architecture, final.metrics, space)
+    final = module.final_result(dm.val_dataloader(), dm.train_dataloader())
+    result = finish(trainer, reporters, out, final.architecture, final.metrics, space)
+    if trainer.is_global_zero:
+        print(summary_line(final.metrics), flush=True)
+    return result
+
+
+def summary_line(metrics: dict[str, float]) -> str:
+    """One line: the found architecture's score, the supernet's, and the decision strength."""
+    parts = [f"found architecture {metrics.get('val_acc', float('nan')):.4f} (fine-tuned child)",
+             f"recalibrated child {metrics.get('val_child_recal_acc', float('nan')):.4f}",
+             f"supernet {metrics.get('val_supernet_acc', float('nan')):.4f}"]
+    if "decision_strength" in metrics:
+        parts.append(f"decision strength {metrics['decision_strength']:.3f}")
+    return "summary: " + ", ".join(parts)
 
 
 def finish(trainer: pl.Trainer, reporters: list[Reporter], out: Path, arch: Architecture,

@@ -4,33 +4,43 @@ Manual optimisation; each training step runs two named phases: the architecture 
 phase on a held-out batch, then the weight phase on a training batch, both through
 ``self.manual_backward`` so AMP and DDP work. Validation measures the currently derived
 architecture (``algo.eval_forward``, logged as ``val_acc``) and the supernet as the algorithm
-runs it (DARTS mixture, sampled path: ``val_supernet_acc``). ``final_result`` calls
-``algo.select`` on the validation batches once training is over. The algorithm's own state
-rides in the Lightning checkpoint.
+runs it (DARTS mixture, sampled path: ``val_supernet_acc``).
+
+The derived architecture is scored as a child (``supernas.oneshot.child_score``): frozen from
+the shared weights, batch norm re-estimated on recent training batches (``val_child_recal_acc``,
+the zero-training proxy), then fine-tuned briefly on them (``val_acc`` and ``val_loss``, the
+objective NNI and Katib see), both on the validation (architecture) split. The per-epoch and
+the final figures are computed the same way. ``final_result`` calls ``algo.select`` on the
+validation batches once training is over. The algorithm's own state rides in the Lightning
+checkpoint.
 """
 from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from supernas.architecture import Architecture
 from supernas.errors import bad_value
 from supernas.freeze import freeze
-from supernas.mutator import FixedMutator
 from supernas.oneshot.base import OneShotAlgorithm
+from supernas.oneshot.child_score import FinetuneSettings, score_child
+from supernas.oneshot.strength import decision_strength
+from supernas.space import Choice
 from supernas.spaces import architecture_of
 from trial_templates.seeding import check_finite, reseed
 
 LR_SCHEDULES = ("algorithm", "cosine")
 CKPT_KEY = "supernas"
+FIT_BUFFER = 32  # recent training batches kept for scoring the derived child
+Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass
@@ -52,7 +62,7 @@ class SupernetModule(pl.LightningModule):
     """
 
     def __init__(self, algorithm: OneShotAlgorithm, seed: int = 0, lr_schedule: str = "algorithm",
-                 lr_min: float = 0.001) -> None:
+                 lr_min: float = 0.001, finetune: FinetuneSettings | None = None) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
             raise bad_value("lr_schedule", lr_schedule, ", ".join(LR_SCHEDULES))
@@ -66,6 +76,9 @@ class SupernetModule(pl.LightningModule):
         self._epoch_ready = -1
         self._final: FinalResult | None = None
         self._wants_train_batch = "train_batch" in inspect.signature(algorithm.arch_step).parameters
+        self.finetune = finetune or FinetuneSettings()
+        self._fit_batches: deque[Batch] = deque(maxlen=FIT_BUFFER)
+        self._val_seen: list[Batch] = []
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         if self._opts is None:
@@ -85,6 +98,7 @@ class SupernetModule(pl.LightningModule):
         if self._epoch_ready == epoch:
             return
         self._epoch_ready = epoch
+        self._fit_batches.clear()  # this epoch's batches only: a resumed run scores the same
         reseed(self.seed, epoch)
         self.algo.on_epoch_start(epoch, int(self.trainer.max_epochs or 1))
         if self.lr_schedule == "cosine":
@@ -99,6 +113,7 @@ class SupernetModule(pl.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         self.start_epoch()
         train_batch, arch_batch = (tuple(b) for b in batch)  # each: (x [B, ...], y [B])
+        self._fit_batches.append((train_batch[0], train_batch[1]))
         opts = self.phase_optimizers()
         with self.trainer.profiler.profile("supernas.arch_phase"):
             extra = {"train_batch": train_batch} if self._wants_train_batch else {}
@@ -112,15 +127,33 @@ class SupernetModule(pl.LightningModule):
         self.log_dict(logged, on_step=False, on_epoch=True, prog_bar=False, sync_dist=True,
                       batch_size=len(train_batch[1]))
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_seen = []
+
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch  # x: [B, ...], y: [B]
-        logits = self.algo.eval_forward(x)  # [B, classes]
-        self.log("val_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True, batch_size=len(y))
-        self.log("val_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True, prog_bar=True,
-                 sync_dist=True, batch_size=len(y))
+        self._val_seen.append((x, y))
         mixed = self.supernet(x)  # [B, classes]: the supernet as the algorithm runs it (mixture/sample)
         self.log("val_supernet_acc", (mixed.argmax(1) == y).float().mean(), on_epoch=True,
                  sync_dist=True, batch_size=len(y))
+
+    def on_validation_epoch_end(self) -> None:
+        """Score the derived child on this epoch's validation batches (see the module docstring)."""
+        if self._val_seen:
+            train = self.trainer.datamodule.train_dataloader() if self.trainer.datamodule else None
+            self.log_dict(self.child_metrics(self.algo.derive(), self._val_seen, train), sync_dist=True)
+        self._val_seen = []
+
+    def child_metrics(self, choices: Mapping[str, Choice], held_out: Sequence[Batch],
+                      train: Iterable[Any] | None = None) -> dict[str, float]:
+        """``val_acc``/``val_loss`` (fine-tuned child) and ``val_child_recal_acc`` (recalibrated).
+        The child trains on recent training batches, else on the first ``train`` pairs."""
+        epoch = self._trainer.current_epoch if self._trainer is not None else 0
+        reseed(self.seed, 2_000_000 + epoch)  # fine-tune order repeatable on resume
+        fit = list(self._fit_batches) or first_train_batches(train, self.device)
+        score = score_child(self.supernet, choices, fit, held_out, self.finetune)
+        return {"val_acc": score.finetuned, "val_loss": score.loss,
+                "val_child_recal_acc": score.recalibrated}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CKPT_KEY] = {"algorithm": self.algo.state_dict()}
@@ -132,13 +165,22 @@ class SupernetModule(pl.LightningModule):
         """The architecture the search currently points to (with space name and args)."""
         return architecture_of(self.supernet, self.algo.derive())
 
-    def final_result(self, batches: Iterable[Any] | None = None) -> FinalResult:
-        """``algo.select`` on the validation batches (once; cached) and its accuracy."""
+    def final_result(self, batches: Iterable[Any] | None = None,
+                     train: Iterable[Any] | None = None) -> FinalResult:
+        """``algo.select`` on the validation batches (once; cached) and its metrics; ``train``
+        (``(train_batch, arch_batch)`` pairs) feeds the child's fine-tune when this module has
+        seen no training batch (zero-shot, or a resumed run that had finished)."""
         if self._final is None:
             data = [self._to_device(b) for b in (batches if batches is not None else self._val_batches())]
+            supernet_acc = self._supernet_accuracy(data)
             reseed(self.seed, 1_000_000)
             arch = architecture_of(self.supernet, self.algo.select(data))
-            self._final = FinalResult(arch, self._final_metrics(arch, data))
+            metrics = {**self.child_metrics(arch.choices, data, train), "val_supernet_acc": supernet_acc,
+                       "params": float(sum(p.numel() for p in freeze(self.supernet, arch).parameters()))}
+            strength = decision_strength(self.algo.arch_summary())
+            if strength is not None:
+                metrics["decision_strength"] = strength
+            self._final = FinalResult(arch, metrics)
         return self._final
 
     def _val_batches(self) -> Iterable[Any]:
@@ -150,18 +192,26 @@ class SupernetModule(pl.LightningModule):
         return x.to(self.device), y.to(self.device)
 
     @torch.no_grad()
-    def _final_metrics(self, arch: Architecture, data: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
-        saved, was_training = self.algo.mutator, self.supernet.training
+    def _supernet_accuracy(self, data: Sequence[Batch]) -> float:
+        """The supernet as the algorithm runs it, in eval mode (as ``val_supernet_acc``)."""
+        was_training = self.supernet.training
         self.supernet.eval()
-        FixedMutator(arch.choices).bind(self.supernet)
         try:
             correct = sum(int((self.supernet(x).argmax(1) == y).sum()) for x, y in data)
         finally:
-            saved.bind(self.supernet)
             self.supernet.train(was_training)
-        total = sum(len(y) for _, y in data)
-        params = sum(p.numel() for p in freeze(self.supernet, arch).parameters())
-        return {"val_acc": correct / max(total, 1), "params": float(params)}
+        return correct / max(sum(len(y) for _, y in data), 1)
+
+
+def first_train_batches(pairs: Iterable[Any] | None, device: torch.device) -> list[Batch]:
+    """The training halves of the first ``FIT_BUFFER`` ``(train_batch, arch_batch)`` pairs."""
+    out: list[Batch] = []
+    for pair in pairs or []:
+        x, y = pair[0]
+        out.append((x.to(device), y.to(device)))
+        if len(out) == FIT_BUFFER:
+            break
+    return out
 
 
 def _extra_modules(algorithm: OneShotAlgorithm) -> nn.ModuleDict:

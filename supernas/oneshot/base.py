@@ -104,7 +104,12 @@ class OneShotAlgorithm(ABC):
             self.mutator.attach()
 
     def arch_summary(self) -> dict[str, dict[str, float]]:
-        """Per decision, a probability per option (for plots and reports)."""
+        """Per decision, a probability per option: the distribution the search acts on (for
+        plots, reports and the decision strength)."""
+        return {}
+
+    def arch_extras(self) -> dict[str, Any]:
+        """Plain data recorded beside ``arch_summary`` each epoch (e.g. DARTS's temperature)."""
         return {}
 
     def state_dict(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from torch import nn
 from supernas.binarize import binary_convs, set_binary_mode
 from supernas.errors import SpaceError, bad_value
 from supernas.oneshot.base import Batch, register_algorithm
-from supernas.oneshot.darts import DartsSearch, check_positive
+from supernas.oneshot.darts import AUX_SKIP, WARMUP_EPOCHS, DartsSearch, check_positive
 
 BATS_TEMPERATURE = 0.2  # ours; BATS Sec. 3.2 only requires T < 1 (see module docstring)
 
@@ -48,14 +48,17 @@ class BatsSearch(DartsSearch):
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
                  teacher: nn.Module | None = None, distill_weight: float = 0.5,
-                 distill_temperature: float = 1.0) -> None:
+                 distill_temperature: float = 1.0, warmup_epochs: int = WARMUP_EPOCHS,
+                 aux_skip: float = AUX_SKIP, aux_skip_schedule: str = "linear") -> None:
         if not binary_convs(space):
             name = getattr(space, "space_name", type(space).__name__)
             raise SpaceError(f"bats cannot drive space {name!r}: it has no binary convolutions; "
                              "allowed: a space built from supernas.ops.binary ops (e.g. 'bats')")
         super().__init__(space, temperature, temperature_end, temperature_schedule, order,
                          weight_lr, weight_lr_min, weight_momentum, weight_decay, arch_lr,
-                         arch_betas, arch_weight_decay, grad_clip, unrolled_lr, alpha_init, seed)
+                         arch_betas, arch_weight_decay, grad_clip, unrolled_lr, alpha_init, seed,
+                         warmup_epochs=warmup_epochs, aux_skip=aux_skip,
+                         aux_skip_schedule=aux_skip_schedule)
         if teacher is not None and not isinstance(teacher, nn.Module):
             raise bad_value("teacher", teacher, "a torch.nn.Module (real-valued network) or None")
         w = check_positive("distill_weight", distill_weight, allow_zero=True)

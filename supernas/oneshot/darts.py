@@ -46,6 +46,9 @@ from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
 from supernas.space import Choice
 
 ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
+WARMUP_EPOCHS = 0
+AUX_SKIP = 0.0
+AUX_SCHEDULES = ("linear", "constant")
 
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
@@ -74,7 +77,9 @@ class DartsSearch(OneShotAlgorithm):
                  weight_momentum: float = 0.9, weight_decay: float = 3e-4,
                  arch_lr: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
-                 unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0) -> None:
+                 unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
+                 warmup_epochs: int = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
+                 aux_skip_schedule: str = "linear") -> None:
         super().__init__(space)
         self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
         if order not in ORDERS:
@@ -90,10 +95,18 @@ class DartsSearch(OneShotAlgorithm):
         self.grad_clip = check_positive("grad_clip", grad_clip, allow_zero=True)  # 0: no clipping
         self.unrolled_lr = None if unrolled_lr is None else check_positive("unrolled_lr", unrolled_lr)
         alpha_init = check_positive("alpha_init", alpha_init, allow_zero=True)
+        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
+            raise bad_value("warmup_epochs", warmup_epochs, "an integer >= 0")
+        self.warmup_epochs = warmup_epochs
+        self.aux_skip = check_positive("aux_skip", aux_skip, allow_zero=True)
+        if aux_skip_schedule not in AUX_SCHEDULES:
+            raise bad_value("aux_skip_schedule", aux_skip_schedule, ", ".join(AUX_SCHEDULES))
+        self.aux_skip_schedule = aux_skip_schedule
         self.mutator = DartsMutator(self.schedule.start, alpha_init, seed)
         self.mutator.bind(space)
         self._weights_opt: torch.optim.Optimizer | None = None
         self._last_train: Batch | None = None
+        self._epoch = 0
 
     # ----------------------------------------------------------------- parameters, optimisers
     @property
@@ -115,8 +128,13 @@ class DartsSearch(OneShotAlgorithm):
         return {"weights": self._weights_opt, "arch": arch}
 
     def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
-        """Temperature from the schedule; weight lr by cosine annealing (DARTS)."""
+        """Temperature from the schedule; weight lr by cosine annealing (DARTS); the DARTS-
+        auxiliary skip's coefficient decays linearly from ``aux_skip`` to 0 at the last epoch."""
+        self._epoch = epoch
         self.mutator.temperature = self.schedule.value(epoch, max_epochs)
+        decay = 1.0 if self.aux_skip_schedule == "constant" else \
+            (1 - epoch / (max_epochs - 1) if max_epochs > 1 else 0.0)
+        self.mutator.aux_skip = self.aux_skip * decay
         if self._weights_opt is not None:
             for group in self._weights_opt.param_groups:
                 group["lr"] = self.cosine_lr(epoch, max_epochs)
@@ -152,6 +170,8 @@ class DartsSearch(OneShotAlgorithm):
     def arch_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                   backward: Backward = plain_backward,
                   train_batch: Batch | None = None) -> dict[str, float]:
+        if self._epoch < self.warmup_epochs:  # weights only while warming up
+            return {"temperature": self.temperature}
         opt = optimizers["arch"]
         opt.zero_grad()
         if self.order == 1:
@@ -192,6 +212,15 @@ class DartsSearch(OneShotAlgorithm):
                 s = self.mutator.input_strengths(d.key)
                 out[d.key] = {str(i): v / sum(s) for i, v in enumerate(s)}
         return out
+
+    def arch_extras(self) -> dict[str, Any]:
+        """The temperature, and ``softmax(alpha)`` (T = 1) per layer decision beside the
+        effective ``softmax(alpha / T)`` of ``arch_summary``: a constant T only rescales alpha,
+        so probabilities are comparable across temperatures only at T = 1."""
+        plain = {d.key: dict(zip(d.choices, torch.softmax(self.mutator.alpha[d.key].detach(), -1).tolist()))
+                 for d in self.mutator.decisions if d.kind == "layer"}
+        return {"temperature": self.temperature, "probabilities_t1": plain,
+                "aux_skip": self.mutator.aux_skip}
 
     def state_dict(self) -> dict[str, Any]:
         return {"alpha": {k: v.detach().clone() for k, v in self.mutator.alpha.items()},

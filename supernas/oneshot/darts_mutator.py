@@ -45,6 +45,7 @@ class DartsMutator(MixingMutator):
         self.alpha: dict[str, nn.Parameter] = {}
         self.edges: dict[str, dict[int, str]] = {}  # input key -> {input index: edge layer key}
         self._cache: dict[str, torch.Tensor] | None = None  # set inside ``once_per_pass``
+        self.aux_skip = 0.0  # DARTS- auxiliary skip coefficient (set by the search per epoch)
 
     def on_bind(self, model: nn.Module) -> None:
         """Create alphas (once: binding again keeps them)."""
@@ -87,6 +88,9 @@ class DartsMutator(MixingMutator):
         for i, op in live:
             term = op(*args, **kwargs) * weights[i]
             out = term if out is None else out + term
+        x = args[0] if args else None
+        if self.aux_skip and isinstance(x, torch.Tensor) and out is not None and x.shape == out.shape:
+            out = out + self.aux_skip * x  # DARTS- (arXiv 2009.01027): auxiliary skip, beta -> 0
         return out
 
     def probabilities(self) -> dict[str, torch.Tensor]:

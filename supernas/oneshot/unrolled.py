@@ -5,18 +5,18 @@ of ``L_val(w', alpha)`` is (DARTS eq. 7-8)::
 
     grad_alpha L_val(w', alpha) - xi * grad^2_{alpha,w} L_train(w, alpha) . grad_w' L_val(w', alpha)
 
-and the Hessian-vector product is the central finite difference::
-
-    (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps),
-    w+- = w +- eps * grad_w' L_val(w', alpha),  eps = 0.01 / ||grad_w' L_val(w', alpha)||
+and the Hessian-vector product is computed exactly, by double backward (Pearlmutter 1994,
+"Fast exact multiplication by the Hessian"): ``d/d alpha [grad_w L_train(w, alpha) . v]`` with
+``v = grad_w' L_val(w', alpha)``. DARTS's own code uses the central finite difference with
+``eps = 0.01 / ||v||``; on ReLU supernets that estimate was measured 249 % (relative L2) off
+the exact product (issue 10), at about the same cost as the two extra passes it replaces.
 
 As in the paper's eq. 7 the virtual step is plain gradient descent (no momentum, no weight decay).
 The weights are changed in place and restored before returning; BatchNorm running statistics see
 the extra forward passes, as in the reference implementation.
 
 No gradient nobody uses: the virtual step's training gradient is taken with the alphas' autograd
-off, and the two finite-difference passes with the weights' autograd off (``grads_off``), so
-autograd runs no weight-gradient kernels there (values identical).
+off (``grads_off``), so autograd runs no alpha-gradient kernels there (values identical).
 """
 from __future__ import annotations
 
@@ -28,9 +28,6 @@ from torch import nn
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[Batch], torch.Tensor]
-
-FD_SCALE = 0.01  # eps = 0.01 / ||v|| (DARTS Sec. 2.3 and its reference code)
-
 
 @contextmanager
 def grads_off(params: Sequence[torch.Tensor]) -> Iterator[None]:
@@ -59,21 +56,15 @@ def _set(weights: Sequence[nn.Parameter], base: Sequence[torch.Tensor],
 
 
 def hessian_vector(loss_fn: LossFn, batch: Batch, weights: Sequence[nn.Parameter],
-                   base: Sequence[torch.Tensor], alphas: Sequence[torch.Tensor],
-                   vector: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Finite-difference ``grad^2_{alpha,w} L(base, alpha) . vector`` (weights left at ``base``)."""
-    norm = torch.sqrt(sum((v.detach() ** 2).sum() for v in vector))
-    if float(norm) == 0.0:
-        _set(weights, base, vector, 0.0)
-        return [torch.zeros_like(a) for a in alphas]
-    eps = FD_SCALE / float(norm)
-    with grads_off(weights):  # only d/d alpha is needed: skip every weight-gradient kernel
-        _set(weights, base, vector, eps)
-        plus = _grads(loss_fn(batch), alphas)
-        _set(weights, base, vector, -eps)
-        minus = _grads(loss_fn(batch), alphas)
-    _set(weights, base, vector, 0.0)
-    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+                   alphas: Sequence[torch.Tensor], vector: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Exact ``grad^2_{alpha,w} L(w, alpha) . vector`` by double backward (Pearlmutter 1994):
+    ``d/d alpha [grad_w L(w, alpha) . vector]``, at the weights' current values."""
+    loss = loss_fn(batch)
+    g_w = torch.autograd.grad(loss, list(weights), create_graph=True, allow_unused=True)
+    dot = sum((g * v.detach()).sum() for g, v in zip(g_w, vector) if g is not None)
+    if not isinstance(dot, torch.Tensor) or not dot.requires_grad:
+        return [torch.zeros_like(a) for a in alphas]  # no path from alpha to grad_w L
+    return _grads(dot, alphas)
 
 
 def unrolled_arch_grads(loss_fn: LossFn, weights: Sequence[nn.Parameter],
@@ -88,7 +79,8 @@ def unrolled_arch_grads(loss_fn: LossFn, weights: Sequence[nn.Parameter],
         val_loss = loss_fn(val_batch)
         found = _grads(val_loss, list(alphas) + list(weights))
         d_alpha, d_w = found[: len(alphas)], found[len(alphas):]
-        hvp = hessian_vector(loss_fn, train_batch, weights, base, alphas, d_w)
+        _set(weights, base, base, 0.0)  # back to w: the product is taken at the current weights
+        hvp = hessian_vector(loss_fn, train_batch, weights, alphas, d_w)
     finally:
         _set(weights, base, base, 0.0)
     return val_loss.detach(), [da - xi * h for da, h in zip(d_alpha, hvp)]
