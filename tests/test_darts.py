@@ -18,6 +18,14 @@ from supernas.oneshot.unrolled import unrolled_arch_grads
 from supernas.spaces import architecture_of, create_space
 
 
+PLAIN = {"temperature_schedule": "constant", "warmup_epochs": 0, "aux_skip": 0.0}
+
+
+def plain(space: nn.Module, **settings: object) -> DartsSearch:
+    """DARTS as published (constant T, no warm-up, no auxiliary skip), other settings given."""
+    return DartsSearch(space, **{**PLAIN, **settings})
+
+
 class Zeros(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
@@ -65,7 +73,7 @@ def _batches(n: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
 def test_t1_matches_plain_softmax_reference() -> None:
     space = Tiny()
     ref = copy.deepcopy(space)
-    algo = DartsSearch(space, temperature=1.0, arch_lr=0.01)
+    algo = plain(space, temperature=1.0, arch_lr=0.01)
     alphas = {k: nn.Parameter(v.detach().clone()) for k, v in algo.mutator.alpha.items()}
     opts = algo.configure_optimizers()
     ref_w = torch.optim.SGD(ref.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
@@ -99,7 +107,7 @@ def test_lower_temperature_sharpens_distribution() -> None:
     entropies = {}
     for t in (1.0, 0.2):
         torch.manual_seed(0)
-        algo = DartsSearch(Tiny(), temperature=t, arch_lr=0.05, seed=3)
+        algo = plain(Tiny(), temperature=t, arch_lr=0.05, seed=3)
         opts = algo.configure_optimizers()
         for xb, yb in _batches(10):
             algo.arch_step((xb, yb), opts)
@@ -130,7 +138,7 @@ def _unrolled_objective(algo: DartsSearch, alphas: list[torch.Tensor], train, va
 def test_second_order_matches_finite_difference_of_unrolled_objective() -> None:
     torch.manual_seed(0)
     space = Tiny().double()
-    algo = DartsSearch(space, order=2, alpha_init=0.5)
+    algo = plain(space, order=2, alpha_init=0.5)
     train, val = [(x.double(), y) for x, y in _batches(2, seed=5)]
     xi = 0.1
     alphas = algo.arch_parameters()
@@ -160,7 +168,7 @@ def test_second_order_matches_finite_difference_of_unrolled_objective() -> None:
 
 def test_second_order_arch_step_runs_and_uses_train_batch() -> None:
     space = Tiny()
-    algo = DartsSearch(space, order="second", arch_lr=0.1)
+    algo = plain(space, order="second", arch_lr=0.1)
     opts = algo.configure_optimizers()
     (xt, yt), (xv, yv) = _batches(2)
     before = {k: v.detach().clone() for k, v in algo.mutator.alpha.items()}
@@ -182,7 +190,7 @@ def test_schedules_hit_endpoints(kind: str) -> None:
 
 
 def test_epoch_start_sets_temperature_and_cosine_lr() -> None:
-    algo = DartsSearch(Tiny(), temperature=1.0, temperature_end=0.25,
+    algo = plain(Tiny(), temperature=1.0, temperature_end=0.25,
                        temperature_schedule="linear")
     opts = algo.configure_optimizers()
     algo.on_epoch_start(0, 5)
@@ -203,7 +211,7 @@ def _set_alpha(algo: DartsSearch, key: str, values: dict[str, float]) -> None:
 
 def test_derive_picks_top2_distinct_predecessors_and_skips_none() -> None:
     space = create_space("bats", channels=4, layers=3, nodes=3)
-    algo = DartsSearch(space)
+    algo = plain(space)
     for key in algo.mutator.alpha:
         _set_alpha(algo, key, {})
     # node 4 has inputs 0..3: make edge 3 strongest, edge 1 second; edge 0's "none" is the
@@ -227,14 +235,14 @@ def test_derive_picks_top2_distinct_predecessors_and_skips_none() -> None:
 
 
 def test_layer_decision_without_none_uses_plain_argmax() -> None:
-    algo = DartsSearch(Tiny())
+    algo = plain(Tiny())
     _set_alpha(algo, "c2", {"sq": 1.0})
     _set_alpha(algo, "c1", {"none": 2.0, "lin": 1.0})
     assert algo.derive() == {"c1": "lin", "c2": "sq"}
 
 
 def test_state_dict_round_trip_and_rebind_keep_alphas() -> None:
-    algo = DartsSearch(Tiny(), arch_lr=0.1)
+    algo = plain(Tiny(), arch_lr=0.1)
     opts = algo.configure_optimizers()
     for batch in _batches(3):
         algo.arch_step(batch, opts)
@@ -242,7 +250,7 @@ def test_state_dict_round_trip_and_rebind_keep_alphas() -> None:
     algo.eval_forward(_batches(1)[0][0])  # rebinding must not re-create alphas
     assert all(a is b for a, b in zip(params, algo.arch_parameters()))
     state = algo.state_dict()
-    fresh = DartsSearch(Tiny(), seed=7)
+    fresh = plain(Tiny(), seed=7)
     assert fresh.arch_summary()["c1"] != pytest.approx(algo.arch_summary()["c1"])
     fresh.load_state_dict(state)
     for key, probs in algo.arch_summary().items():
@@ -279,9 +287,9 @@ def test_unknown_setting_and_undrivable_space_are_refused() -> None:
             return self.pick([x, x * 2, x * 3])
 
     with pytest.raises(SpaceError, match="pick"):
-        DartsSearch(Orphan())
+        plain(Orphan())
     with pytest.raises(SpaceError, match="no decisions"):
-        DartsSearch(nn.Linear(2, 2))
+        plain(nn.Linear(2, 2))
 
 
 def test_drives_the_darts_space_and_derives_a_valid_cell() -> None:

@@ -112,6 +112,10 @@ def test_eval_forward_does_not_disturb_sampling() -> None:
     ({"arch_samples": 0}, "arch_samples"), ({"num_select": 0}, "num_select"),
     ({"weight_lr": 0.0}, "weight_lr"), ({"ctrl_lr": -1.0}, "lr"),
     ({"temperature": 0.0}, "temperature"), ({"momentum": 1.0}, "momentum"),
+    ({"weight_lr_min": 0.1}, "weight_lr_min"), ({"weight_lr_min": -1e-3}, "weight_lr_min"),
+    ({"warmup": 1.0}, "warmup"), ({"warmup": -0.1}, "warmup"), ({"warmup": True}, "warmup"),
+    ({"free_target": 1.0}, "free_target"), ({"free_target": 0.0}, "free_target"), ({"aggregate": 0}, "aggregate"),
+    ({"arch_samples": True}, "arch_samples"), ({"sample_buffer": 0}, "sample_buffer"),
 ])
 def test_bad_settings(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):
@@ -135,7 +139,7 @@ SMALL_SPACES = {
 def test_runs_on_the_project_spaces(name: str) -> None:
     """A few steps on each built-in convolutional space (tiny settings, 8x8 images)."""
     space = create_space(name, **SMALL_SPACES[name])
-    algo = ALGORITHMS.create("enas", space=space, aggregate=2, num_select=2)
+    algo = ALGORITHMS.create("enas", space=space, aggregate=2, arch_samples=1, num_select=2)
     opts = algo.configure_optimizers()
     g = torch.Generator().manual_seed(0)
     batch = (torch.randn(4, 3, 8, 8, generator=g), torch.randint(0, 10, (4,), generator=g))

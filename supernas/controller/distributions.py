@@ -95,3 +95,11 @@ def skip_kl(logits: torch.Tensor, target: float) -> torch.Tensor:
     """sum_i KL(Bernoulli(sigmoid(logit_i)) || Bernoulli(target)): the ENAS skip penalty."""
     p = torch.sigmoid(logits).clamp(1e-6, 1 - 1e-6)
     return (p * torch.log(p / target) + (1 - p) * torch.log((1 - p) / (1 - target))).sum()
+
+
+def excess_kl(mass: torch.Tensor, target: float) -> torch.Tensor:
+    """KL(Bernoulli(mass) || Bernoulli(target)) where ``mass > target``, else 0 (scalar ``mass``):
+    the ENAS skip penalty (``skip_kl``) one-sided, for the total probability of a set of ops."""
+    p = mass.clamp(1e-6, 1 - 1e-6)
+    kl = p * torch.log(p / target) + (1 - p) * torch.log((1 - p) / (1 - target))
+    return torch.where(p > target, kl, torch.zeros_like(kl))

@@ -20,7 +20,13 @@ Variant implemented (generalised to any supernas space):
 * logits are divided by ``temperature`` then squashed to ``tanh_constant * tanh(.)``; op logits
   use ``tanh_constant / op_tanh_reduce`` (micro search);
 * every pass returns the sample's log-probability, its entropy and the KL skip penalty towards
-  ``skip_target`` (summed over ``n_chosen=None`` decisions).
+  ``skip_target`` (summed over ``n_chosen=None`` decisions);
+* ``free_ops`` (decision key -> indices of parameter-free candidates, e.g. NB201's ``none``,
+  ``skip_connect``, ``avg_pool_3x3``) adds, per such decision, the same KL for the total
+  probability of those candidates towards ``free_target``, one-sided (only above the target):
+  ENAS's skip penalty carried over from macro skip connections to the parameter-free ops of a
+  cell, which pull weight-sharing searches into the all-skip cell (NAS-Bench-201, Dong & Yang
+  2020, arXiv 2001.00326, reports 54.30 for ENAS: the all-skip cell).
 
 Defaults (source): ``hidden_size=64`` and one LSTM layer (NNI's ENAS mutator); ``tanh_constant=1.5``,
 ``skip_target=0.4`` (official code, ``scripts/cifar10_macro_search.sh``); ``temperature=1`` (no
@@ -66,9 +72,14 @@ class EnasController(nn.Module):
     def __init__(self, space_decisions: Sequence[Decision], hidden_size: int = 64,
                  num_layers: int = 1, tanh_constant: float | None = 1.5,
                  temperature: float = 1.0, op_tanh_reduce: float = 1.0,
-                 skip_target: float = 0.4) -> None:
+                 skip_target: float = 0.4, free_ops: Mapping[str, Sequence[int]] | None = None,
+                 free_target: float = 0.4) -> None:
         super().__init__()
         _check(hidden_size, num_layers, tanh_constant, temperature, op_tanh_reduce, skip_target)
+        if not 0 < free_target < 1:
+            raise bad_value("free_target", free_target, "a probability strictly between 0 and 1")
+        self.free_ops = {k: list(v) for k, v in (free_ops or {}).items() if v}
+        self.free_target = free_target
         self.decisions = list(space_decisions)
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.tanh_constant, self.temperature = tanh_constant, temperature
@@ -148,6 +159,10 @@ class EnasController(nn.Module):
         if out.scored:
             out.log_prob = out.log_prob + torch.log_softmax(logits, -1)[idx]
             out.entropy = out.entropy + D.categorical_entropy(logits)
+            free = self.free_ops.get(d.key)
+            if free:
+                mass = torch.softmax(logits, -1)[free].sum()
+                out.skip_penalty = out.skip_penalty + D.excess_kl(mass, self.free_target)
         _record(out, d.key, torch.softmax(logits.detach(), -1))
         return head.emb.weight[idx].view(1, -1)
 

@@ -2,17 +2,43 @@
 
 Implements DARTS (Liu et al., ICLR 2019, arXiv 1806.09055), first order (``order=1``: the
 architecture gradient is taken at the current weights) and second order (``order=2``: unrolled
-one virtual step, finite-difference Hessian-vector product; see ``supernas.oneshot.unrolled``),
-with the temperature regularisation of BATS (Bulat et al., ECCV 2020, arXiv 2003.01711, Sec. 3.2):
-mixing weights are ``softmax(alpha / T)``, T constant or scheduled per epoch (``linear`` or
-``exponential`` from ``temperature`` to ``temperature_end``). ``temperature=1`` is plain DARTS.
+one virtual step, exact Hessian-vector product; see ``supernas.oneshot.unrolled``), with
+temperature regularisation (BATS, Bulat et al., ECCV 2020, arXiv 2003.01711, Sec. 3.2): mixing
+weights are ``softmax(alpha / T)``. ``temperature=1, temperature_schedule="constant"`` is plain
+DARTS. A *constant* T is only a change of the architecture learning rate: Adam is invariant to
+the gradient's scale, so training alpha under ``softmax(alpha / T)`` with (lr, weight decay, init)
+follows training ``alpha / T`` under ``softmax`` with (lr / T, weight decay * T^2, init / T).
+What a temperature adds is a *schedule*: the default anneals T exponentially from 1 to 0.1 over
+the search (the annealed relaxations of SNAS, Xie et al. 2019, arXiv 1812.09926, T 1 -> 0.03, and
+FBNet, Wu et al. 2019, arXiv 1812.03443, T 5 * exp(-0.045 epoch); GDAS anneals 10 -> 0.1,
+arXiv 1910.04465), so the mixture the weights train in sharpens towards the derived child and
+the architecture decides within short budgets.
 
-Defaults are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and the reference code
+Two guards keep the search off the parameter-free cells that DARTS collapses to (NAS-Bench-201,
+Dong & Yang 2020, arXiv 2001.00326: DARTS ends at the all-skip cell):
+
+* ``warmup_epochs``: the first epochs train the weights only (PC-DARTS, Xu et al. 2020, arXiv
+  1907.05737, warms up 15 of 50 epochs; the default 2 of the usual 10 is the same share, about
+  a fifth), so convolutions are trained before the architecture starts to compare them with
+  parameter-free ops;
+* ``aux_skip``: the auxiliary skip connection of DARTS- (Chu et al., ICLR 2021, arXiv 2009.01027):
+  every shape-preserving edge adds ``beta * x`` to its mixture, which takes away the skip op's
+  advantage as a residual path. DARTS- decays beta linearly to 0 (``aux_skip_schedule="linear"``);
+  at the budgets this project is benchmarked on the decay handed the last epochs back to
+  parameter-free ops (measured: NB201/CIFAR-10 seed 0, and a skip-favouring toy in
+  ``tests/test_darts_decide.py``), so the default keeps beta = 1 (``"constant"``). The derived
+  child never has the auxiliary path: it is scored after a fine-tune (``child_score``).
+
+Defaults otherwise are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and the reference code
 ``cnn/train_search.py``): weights SGD lr 0.025 with cosine annealing (to 0.001, the code's
 ``learning_rate_min``), momentum 0.9, weight decay 3e-4; gradient norm clipped at 5 (code);
-architecture Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3 (paper); alpha initialised to
-1e-3 * N(0, 1) (code). The virtual-step learning rate ``xi``
-defaults to the weights' current learning rate (reference code).
+architecture Adam betas (0.5, 0.999), weight decay 1e-3 (paper); alpha initialised to
+1e-3 * N(0, 1) (code). The architecture learning rate is ours: DARTS's 3e-4 moves an Adam
+coordinate by at most about lr per step, i.e. alpha by at most 0.23 in the 780 steps of the
+benchmark's reduced budget (largest probability ~0.21 everywhere: no decision); 2e-2 lets the
+search decide there and on the README's digits job (BENCHMARKS.md, section 2 and its ablation).
+The virtual-step learning rate ``xi`` defaults to the weights' current learning rate (reference
+code).
 
 Driver order (see ``supernas.oneshot.base``): ``arch_step(val_batch, opts, backward,
 train_batch=...)`` then ``weight_step(train_batch, opts, backward)``. Second order needs the
@@ -46,9 +72,13 @@ from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
 from supernas.space import Choice
 
 ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
-WARMUP_EPOCHS = 0
-AUX_SKIP = 0.0
-AUX_SCHEDULES = ("linear", "constant")
+TEMPERATURE_END = 0.1  # exponential 1 -> 0.1 (module docstring)
+TEMPERATURE_SCHEDULE = "exponential"
+ARCH_LR = 2e-2  # ours, see the module docstring; DARTS used 3e-4
+WARMUP_EPOCHS = 2  # weights only (PC-DARTS's share of the search)
+AUX_SKIP = 1.0  # DARTS- auxiliary skip coefficient
+AUX_SCHEDULES = ("constant", "linear")
+AUX_SKIP_SCHEDULE = "constant"
 
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
@@ -72,14 +102,15 @@ class DartsSearch(OneShotAlgorithm):
     """DARTS (1st/2nd order) with temperature ``softmax(alpha / T)``; see the module docstring."""
 
     def __init__(self, space: nn.Module, temperature: float = 1.0,
-                 temperature_end: float | None = None, temperature_schedule: str = "constant",
+                 temperature_end: float | None = TEMPERATURE_END,
+                 temperature_schedule: str = TEMPERATURE_SCHEDULE,
                  order: int | str = 1, weight_lr: float = 0.025, weight_lr_min: float = 0.001,
                  weight_momentum: float = 0.9, weight_decay: float = 3e-4,
-                 arch_lr: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
+                 arch_lr: float = ARCH_LR, arch_betas: Sequence[float] = (0.5, 0.999),
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
                  warmup_epochs: int = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
-                 aux_skip_schedule: str = "linear") -> None:
+                 aux_skip_schedule: str = AUX_SKIP_SCHEDULE) -> None:
         super().__init__(space)
         self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
         if order not in ORDERS:

@@ -6,29 +6,66 @@ controller on validation reward; Sec. 2.2 / 3: "sample several models" from the 
 keep the one with the best validation reward). Variant implemented:
 
 * ``weight_step``: one child per batch sampled from the controller (no gradient), cross-entropy
-  on the training batch, SGD step on the shared weights with gradient-norm clipping;
-* ``arch_step``: ``arch_samples`` children, reward = accuracy on the held-out batch (supernet in
-  eval mode, no gradient); REINFORCE with the moving-average baseline, entropy bonus and skip
-  penalty, one controller update per ``aggregate`` rewarded samples (``supernas.controller``);
+  on the training batch, SGD step on the shared weights with gradient-norm clipping; the weight
+  lr follows one cosine from ``weight_lr`` to ``weight_lr_min`` over the search
+  (``on_epoch_start``);
+* ``arch_step``: ``arch_samples`` children drawn from the current policy, each rewarded by its
+  accuracy on the held-out batch with batch norm normalising by *that batch's* statistics (the
+  official ``build_valid_rl`` runs the child with ``is_training=True``; the supernet's running
+  statistics mix every path and fit no child, SPOS arXiv 1904.00420 Sec. 3.3); REINFORCE with
+  the moving-average baseline, entropy bonus and skip penalty, one controller update per
+  ``aggregate`` rewarded children (``supernas.controller``). No controller update during the
+  first ``warmup`` fraction of the epochs (see below);
 * ``derive``: the controller's greedy (argmax) architecture;
-* ``select``: the greedy architecture plus ``num_select - 1`` sampled ones, each scored by accuracy
-  on the given validation batches; the best is kept (the paper's "sample several models").
+* ``select``: the greedy architecture plus ``num_select - 1`` sampled ones, each scored like a
+  reward (batch-statistics BN) on the given validation batches; the best is kept (the paper's
+  "sample several models").
 
-Defaults (source): controller settings as in ``supernas.controller`` (macro search);
-``weight_lr=0.05``, ``momentum=0.9`` (Nesterov), ``weight_decay=2.5e-4``, ``weight_grad_clip=5``:
-the official ``scripts/cifar10_macro_search.sh`` (``child_lr_max``, ``child_l2_reg``) and
-``child_grad_bound``; ``arch_samples=1`` with ``aggregate=20`` (the official code's
-``controller_num_aggregate``: 20 single-batch samples per update); ``num_select=10`` (the paper
-says "several"; 10 keeps selection under a second for small supernets).
+Defaults (source; official scripts ``scripts/cifar10_micro_search.sh`` and ``..._macro_search.sh``
+of github.com/melodyguan/enas, loop in ``src/cifar10/main.py``):
 
-Children are sampled once per step from a buffer of ``sample_buffer=16`` architectures drawn in
-one batched controller pass (no gradient; emptied at every controller update), which costs about
-1.5 single passes: the per-step overhead over training the sampled child alone is about a tenth
-of one controller pass (``benchmarks/enas_oneshot_overhead.py``). ``sample_buffer=1`` draws each
-child separately.
+* ``aggregate=10``, ``ctrl_lr=3.5e-3``: the micro (cell) search's ``controller_num_aggregate`` and
+  ``controller_lr`` (macro: 20 and 1e-3); cell spaces (NB201, DARTS, ENAS micro) are the common case;
+* ``arch_samples=4``: the official loop runs ``controller_train_steps * controller_num_aggregate``
+  rewarded samples after every epoch, i.e. 30 updates per epoch (micro). With 4 samples per
+  step and ``aggregate=10`` a 78-step epoch (the NB201 benchmark's 5,000 images at batch 64)
+  makes 31 updates;
+* ``weight_lr=0.05`` -> ``weight_lr_min=5e-4``: ``child_lr_max`` / ``child_lr_min`` with
+  ``child_lr_cosine`` (both scripts); their first cosine cycle is ``child_lr_T_0=10`` epochs, so a
+  10-epoch search is exactly that one cycle; ``momentum=0.9`` (Nesterov),
+  ``weight_decay=2.5e-4`` (macro ``child_l2_reg``), ``weight_grad_clip=5`` (``child_grad_bound``);
+* ``tanh_constant=1.5``, ``temperature=1`` (macro): the micro ``1.10 / op_tanh_reduce 2.5`` bounds
+  an op logit to +-0.44, which caps a five-op decision at probability 0.375;
+* ``free_target=0.4``: the ENAS skip penalty (``skip_weight=0.8``, ``skip_target=0.4``, macro
+  script) also applied, one-sided, to each cell decision's total probability of parameter-free
+  ops (``none``, ``skip_connect``, pools: candidates without parameters), see
+  ``supernas.controller.lstm``. Those ops need no training, so on a young supernet they win
+  the reward and the policy collapses onto them, the NAS-Bench-201 paper's ENAS result (Dong &
+  Yang 2020, arXiv 2001.00326: 54.30, the all-skip cell). Measured on the NB201 benchmark
+  (20 steps per epoch, seed 0): without the penalty the greedy cell turns all ``avg_pool_3x3``
+  (49.02) as soon as the controller is updated (epoch 0 without warm-up, epoch 5 after it);
+  with it (and no warm-up) it is all ``nor_conv_3x3`` (93.76) from epoch 4 on. ``None`` turns
+  it off;
+* ``warmup=0.25``: the first quarter of the epochs trains the shared weights only, on children
+  of the initial, near-uniform policy: ProxylessNAS (Cai et al. 2019, arXiv 1812.00332) code,
+  ``search/imagenet_arch_search.py``, ``warmup_epochs=40`` before ``n_epochs=120`` of search, for
+  its gradient and its REINFORCE (``arch_algo="rl"``) variants alike. It also saves a quarter
+  of the reward passes. Full NB201 benchmark runs (10 epochs, 78 steps each), all defaults:
+  seed 0 greedy cell all ``nor_conv_3x3`` (93.76), selected 93.30, decision strength 0.51;
+  seed 1: 93.76, selected 93.56, strength 0.74; seed 0 with ``warmup=0``: 93.76, selected
+  93.29, strength 0.47 (the policy commits to ``nor_conv_1x1`` before the 3x3 convolutions are
+  trained, and recovers slowly);
+* ``num_select=10``: the paper says "several"; 10 keeps selection under a second for small supernets.
+
+Children for weight steps come from a buffer of ``sample_buffer=16`` architectures drawn in one
+batched controller pass (no gradient; emptied at every controller update), which costs about
+1.5 single passes (``benchmarks/enas_oneshot_overhead.py``). ``sample_buffer=1`` draws each
+child separately. Rewarded children are drawn one by one with gradient; that pass is reused by
+the update.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,8 +76,10 @@ from supernas.controller import EnasController, Reinforce
 from supernas.controller.batched import sample_batch
 from supernas.controller.jsonstate import generator_state_from_json, generator_state_to_json
 from supernas.errors import bad_value
+from supernas.mutables import LayerChoice
 from supernas.mutator import SamplingMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
+from supernas.oneshot.supernet_eval import forward_with_batch_stats
 from supernas.space import Choice
 
 
@@ -98,35 +137,59 @@ class EnasOneShot(OneShotAlgorithm):
 
     def __init__(self, space: nn.Module, seed: int = 0, hidden_size: int = 64,
                  tanh_constant: float | None = 1.5, temperature: float = 1.0,
-                 op_tanh_reduce: float = 1.0, skip_target: float = 0.4, ctrl_lr: float = 1e-3,
+                 op_tanh_reduce: float = 1.0, skip_target: float = 0.4, ctrl_lr: float = 3.5e-3,
                  baseline_decay: float = 0.99, entropy_weight: float = 1e-4,
                  skip_weight: float = 0.8, ctrl_grad_clip: float | None = 5.0,
-                 aggregate: int = 20, arch_samples: int = 1, weight_lr: float = 0.05,
-                 momentum: float = 0.9, weight_decay: float = 2.5e-4,
-                 weight_grad_clip: float | None = 5.0, num_select: int = 10,
+                 aggregate: int = 10, arch_samples: int = 4, weight_lr: float = 0.05,
+                 weight_lr_min: float = 5e-4, momentum: float = 0.9,
+                 weight_decay: float = 2.5e-4, weight_grad_clip: float | None = 5.0,
+                 warmup: float = 0.25, free_target: float | None = 0.4, num_select: int = 10,
                  sample_buffer: int = 16) -> None:
         super().__init__(space)
         _check(arch_samples, num_select, weight_lr, momentum, weight_decay, weight_grad_clip)
-        if not isinstance(sample_buffer, int) or sample_buffer < 1:
-            raise bad_value("sample_buffer", sample_buffer, "an integer >= 1")
+        _check_more(weight_lr, weight_lr_min, warmup, sample_buffer)
+        free = {} if free_target is None else parameter_free_ops(space)
         self.mutator = ControllerMutator(seed, sample_buffer, hidden_size=hidden_size,
                                          tanh_constant=tanh_constant, temperature=temperature,
-                                         op_tanh_reduce=op_tanh_reduce, skip_target=skip_target)
+                                         op_tanh_reduce=op_tanh_reduce, skip_target=skip_target,
+                                         free_ops=free,
+                                         free_target=0.4 if free_target is None else free_target)
         self.mutator.bind(space)
         assert self.mutator.controller is not None
         self.controller = self.mutator.controller
         self.trainer = Reinforce(self.controller, ctrl_lr, baseline_decay, entropy_weight,
                                  skip_weight, ctrl_grad_clip, aggregate)
-        self.arch_samples, self.num_select = arch_samples, num_select
-        self.weight_lr, self.momentum, self.weight_decay = weight_lr, momentum, weight_decay
+        self.arch_samples, self.num_select, self.warmup = arch_samples, num_select, warmup
+        self.weight_lr, self.weight_lr_min = weight_lr, weight_lr_min
+        self.momentum, self.weight_decay = momentum, weight_decay
         self.weight_grad_clip = weight_grad_clip
         self._params = list(space.parameters())  # the same objects after ``.to(device)``
+        self._weights_opt: torch.optim.Optimizer | None = None
+        self.epoch, self.max_epochs = 0, 0  # 0: not driven by epochs (no warm-up, constant lr)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        weights = torch.optim.SGD(self.space.parameters(), lr=self.weight_lr,
-                                  momentum=self.momentum, nesterov=self.momentum > 0,
-                                  weight_decay=self.weight_decay)
-        return {"weights": weights, "arch": self.trainer.optimizer}
+        lr = self.cosine_lr(self.epoch, self.max_epochs) if self.max_epochs else self.weight_lr
+        self._weights_opt = torch.optim.SGD(self.space.parameters(), lr=lr,
+                                            momentum=self.momentum, nesterov=self.momentum > 0,
+                                            weight_decay=self.weight_decay)
+        return {"weights": self._weights_opt, "arch": self.trainer.optimizer}
+
+    def on_epoch_start(self, epoch: int, max_epochs: int) -> None:
+        """Cosine weight lr (official ``child_lr_cosine``); remembers the epoch for the warm-up."""
+        self.epoch, self.max_epochs = epoch, max_epochs
+        if self._weights_opt is not None:
+            for group in self._weights_opt.param_groups:
+                group["lr"] = self.cosine_lr(epoch, max_epochs)
+
+    def cosine_lr(self, epoch: int, max_epochs: int) -> float:
+        """``weight_lr_min + (weight_lr - weight_lr_min) * (1 + cos(pi * epoch / max_epochs)) / 2``."""
+        frac = min(max(epoch / max(max_epochs, 1), 0.0), 1.0)
+        span = self.weight_lr - self.weight_lr_min
+        return self.weight_lr_min + 0.5 * span * (1 + math.cos(math.pi * frac))
+
+    def warming_up(self) -> bool:
+        """True during the first ``warmup`` fraction of the epochs (weights only)."""
+        return self.max_epochs > 0 and self.epoch < self.warmup * self.max_epochs
 
     def weight_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                     backward: Backward = plain_backward) -> dict[str, float]:
@@ -148,28 +211,33 @@ class EnasOneShot(OneShotAlgorithm):
 
     def arch_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                   backward: Backward = plain_backward) -> dict[str, float]:
-        rewards = []
-        for _ in range(self.arch_samples):
-            choices = self.mutator.sample()
-            reward = self.evaluate(choices, [batch])
-            with torch.no_grad():
-                entropy = float(self.controller(fixed=choices).entropy)
-            if self.trainer.record(choices, reward, entropy, backward):
-                self.mutator.invalidate()
-            rewards.append(reward)
+        """``arch_samples`` rewarded children (none while warming up); see the module docstring."""
+        if self.warming_up():
+            return {}
+        rewards = [self._reward_one(batch, backward) for _ in range(self.arch_samples)]
         return {"reward": sum(rewards) / len(rewards), "baseline": float(self.trainer.baseline)}
+
+    def _reward_one(self, batch: Batch, backward: Backward) -> float:
+        drawn = self.controller(generator=self.mutator.gen)  # with gradient: reused by the update
+        reward = self.evaluate(drawn.choices, [batch])
+        if self.trainer.record(drawn.choices, reward, float(drawn.entropy.detach()), backward, drawn):
+            self.mutator.invalidate()
+        return reward
 
     @torch.no_grad()
     def evaluate(self, choices: Mapping[str, Choice], batches: Iterable[Batch]) -> float:
-        """Accuracy of ``choices`` on ``batches`` (supernet in eval mode; mode restored)."""
+        """Accuracy of ``choices`` on ``batches``, batch norm on each batch's own statistics
+        (official ``build_valid_rl``: ``is_training=True``); BN buffers and mode restored."""
         was_training = self.space.training
         self.mutator.set_current(choices)
-        self.space.eval()
+        self.space.eval()  # dropout and the like off; BN switched on per call below
         correct = total = 0
-        for x, y in batches:
-            correct += int((self.space(x).argmax(-1) == y).sum())
-            total += len(y)
-        self.space.train(was_training)
+        try:
+            for x, y in batches:
+                correct += int((forward_with_batch_stats(self.space, x).argmax(-1) == y).sum())
+                total += len(y)
+        finally:
+            self.space.train(was_training)
         return correct / max(total, 1)
 
     def derive(self) -> dict[str, Choice]:
@@ -193,12 +261,24 @@ class EnasOneShot(OneShotAlgorithm):
     def state_dict(self) -> dict[str, Any]:
         return {"trainer": self.trainer.state_dict(),
                 "gen": generator_state_to_json(self.mutator.gen),
-                "buffer": [dict(a) for a in self.mutator.buffer]}
+                "buffer": [dict(a) for a in self.mutator.buffer],
+                "epoch": [self.epoch, self.max_epochs]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.trainer.load_state_dict(state["trainer"])
         generator_state_from_json(self.mutator.gen, state["gen"])
         self.mutator.buffer = [dict(a) for a in state["buffer"]]
+        self.epoch, self.max_epochs = state.get("epoch", [0, 0])  # older states: no epochs
+
+
+def parameter_free_ops(space: nn.Module) -> dict[str, list[int]]:
+    """Per layer-choice key, the indices of its candidates that hold no parameters."""
+    out: dict[str, list[int]] = {}
+    for m in space.modules():
+        if isinstance(m, LayerChoice):
+            out[m.key] = [i for i, c in enumerate(m.candidates.values())
+                          if next(c.parameters(), None) is None]
+    return out
 
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
@@ -207,9 +287,9 @@ def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
 
 def _check(arch_samples: int, num_select: int, lr: float, momentum: float, wd: float,
            clip: float | None) -> None:
-    if not isinstance(arch_samples, int) or arch_samples < 1:
+    if isinstance(arch_samples, bool) or not isinstance(arch_samples, int) or arch_samples < 1:
         raise bad_value("arch_samples", arch_samples, "an integer >= 1")
-    if not isinstance(num_select, int) or num_select < 1:
+    if isinstance(num_select, bool) or not isinstance(num_select, int) or num_select < 1:
         raise bad_value("num_select", num_select, "an integer >= 1")
     if not lr > 0:
         raise bad_value("weight_lr", lr, "a number > 0")
@@ -219,3 +299,12 @@ def _check(arch_samples: int, num_select: int, lr: float, momentum: float, wd: f
         raise bad_value("weight_decay", wd, "a number >= 0")
     if clip is not None and not clip > 0:
         raise bad_value("weight_grad_clip", clip, "a number > 0, or None for no clipping")
+
+
+def _check_more(lr: float, lr_min: float, warmup: float, sample_buffer: int) -> None:
+    if not 0 <= lr_min <= lr:
+        raise bad_value("weight_lr_min", lr_min, f"a number in [0, weight_lr={lr}]")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
+        raise bad_value("warmup", warmup, "a fraction of the epochs in [0, 1)")
+    if isinstance(sample_buffer, bool) or not isinstance(sample_buffer, int) or sample_buffer < 1:
+        raise bad_value("sample_buffer", sample_buffer, "an integer >= 1")
