@@ -31,7 +31,7 @@ class ReluBn(nn.Module):
 
 def _data(seed: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(seed)
-    make = lambda: (torch.randn(16, 4, generator=g, dtype=torch.float64),  # noqa: E731
+    make = lambda: (torch.randn(16, 4, generator=g, dtype=torch.float64),
                     torch.randint(0, 3, (16,), generator=g))
     return make(), make()
 

@@ -14,7 +14,6 @@ from supernas.oneshot.strength import decision_strength
 from trial_templates.cellgraph import cell_graphs
 from trial_templates.plots import draw_cell, plot_probabilities
 
-
 PROBABILITIES_FORMAT = "supernas.arch_probabilities/1"
 
 
