@@ -121,13 +121,10 @@ class NniRunner:
         return self.nni.summary()
 
 
-def decision_strength(summary: dict[str, dict[str, float]]) -> float | None:
-    """Mean over decisions of the largest probability (0.2 is uniform on NB201)."""
-    return statistics.mean(max(p.values()) for p in summary.values()) if summary else None
-
-
 def trace_point(runner: Any, epoch: int, table: Any) -> dict[str, Any]:
     """The cell derived after ``epoch``, its 200-epoch table accuracy and the decision strength."""
+    from supernas.oneshot.strength import decision_strength
+
     cell = cell_string(runner.derive())
     summary = runner.summary()
     return {"epoch": epoch, "cell": cell, "test200": table.test200.get(cell) if table else None,
