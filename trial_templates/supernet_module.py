@@ -2,9 +2,8 @@
 
 Manual optimisation; each training step runs two named phases: the architecture (or controller)
 phase on a held-out batch, then the weight phase on a training batch, both through
-``self.manual_backward`` so AMP and DDP work. Validation measures the currently derived
-architecture (``algo.eval_forward``, logged as ``val_acc``) and the supernet as the algorithm
-runs it (DARTS mixture, sampled path: ``val_supernet_acc``).
+``self.manual_backward`` so AMP and DDP work. Validation measures the supernet as the algorithm
+runs it (DARTS mixture, sampled path: ``val_supernet_acc``) and the derived child (below).
 
 The derived architecture is scored as a child (``supernas.oneshot.child_score``): frozen from
 the shared weights, batch norm re-estimated on recent training batches (``val_child_recal_acc``,
@@ -140,7 +139,8 @@ class SupernetModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         """Score the derived child on this epoch's validation batches (see the module docstring)."""
         if self._val_seen:
-            train = self.trainer.datamodule.train_dataloader() if self.trainer.datamodule else None
+            dm = self.trainer.datamodule  # a loader only when no training batch was kept
+            train = dm.train_dataloader() if dm is not None and not self._fit_batches else None
             self.log_dict(self.child_metrics(self.algo.derive(), self._val_seen, train), sync_dist=True)
         self._val_seen = []
 

@@ -13,8 +13,9 @@ Guo et al. 2020, arXiv 1904.00420, Sec. 3.3). ``score_child`` therefore
 
 The fine-tune starts from the inherited weights, as weight-sharing methods that score
 subnetworks after a short fine-tune do (e.g. Once-for-All, Cai et al. 2020, arXiv 1908.09791,
-Sec. 3.3); the default of 200 steps is ours (it costs seconds on the README's job and a
-minute per score on the NB201 CIFAR-10 benchmark, see BENCHMARKS.md). The optimiser defaults
+Sec. 3.3); the default of 200 steps is ours (the README's whole digits job, which scores the
+child after each of its 10 epochs, took 42 s on 2 cores; the cost on other data is not yet
+benchmarked). The optimiser defaults
 are the DARTS weight optimiser's (arXiv 1806.09055, Sec. A.1.1). ``steps=0`` scores the
 recalibrated child only. Retraining from scratch (``supernas train``) stays the final word.
 """

@@ -25,8 +25,9 @@ Dong & Yang 2020, arXiv 2001.00326: DARTS ends at the all-skip cell):
   every shape-preserving edge adds ``beta * x`` to its mixture, which takes away the skip op's
   advantage as a residual path. DARTS- decays beta linearly to 0 (``aux_skip_schedule="linear"``);
   at the budgets this project is benchmarked on the decay handed the last epochs back to
-  parameter-free ops (measured: NB201/CIFAR-10 seed 0, and a skip-favouring toy in
-  ``tests/test_darts_decide.py``), so the default keeps beta = 1 (``"constant"``). The derived
+  parameter-free ops (NB201/CIFAR-10 seed 0, two stopped runs in BENCHMARKS.md's ablation), so
+  the default keeps beta = 1 (``"constant"``); ``tests/test_darts_decide.py`` checks that the
+  constant guard keeps a skip-favouring toy off the skips. The derived
   child never has the auxiliary path: it is scored after a fine-tune (``child_score``).
 
 Defaults otherwise are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and the reference code
@@ -35,8 +36,9 @@ Defaults otherwise are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and th
 architecture Adam betas (0.5, 0.999), weight decay 1e-3 (paper); alpha initialised to
 1e-3 * N(0, 1) (code). The architecture learning rate is ours: DARTS's 3e-4 moves an Adam
 coordinate by at most about lr per step, i.e. alpha by at most 0.23 in the 780 steps of the
-benchmark's reduced budget (largest probability ~0.21 everywhere: no decision); 2e-2 lets the
-search decide there and on the README's digits job (BENCHMARKS.md, section 2 and its ablation).
+benchmark's reduced budget (largest probability ~0.21 everywhere: no decision); with 2e-2 and
+the annealed temperature the search decides there (0.88-0.90) and on the README's digits job
+(0.62); at T = 1 the same rate reaches 0.46-0.58 (BENCHMARKS.md, section 2).
 The virtual-step learning rate ``xi`` defaults to the weights' current learning rate (reference
 code).
 
