@@ -11,7 +11,9 @@ Algorithms (``ALGOS``; supernas ones are created by registry name from ``superna
 ``darts-t`` (the shipped ``darts`` defaults: temperature annealed 1 -> 0.1, warm-up, DARTS-
 auxiliary skip, first order), ``darts`` (the same with T = 1 constant: the temperature ablation),
 ``darts-v1`` (DARTS as published: arch lr 3e-4, no warm-up, no guard), ``enas`` (one-shot ENAS),
-``spos`` (uniform single-path sampling), and ``nni-darts`` (NNI 3.0's DARTS on NNI's NasBench201
+``darts-t-beta`` / ``darts-beta`` (annealed / T = 1 with beta-DARTS's Beta-Decay regulariser in
+place of the auxiliary skip), ``spos`` (uniform single-path sampling, evolution inside the
+NASWOT prior), ``spos-v0.1`` (the paper's evolution, no prior), and ``nni-darts`` (NNI 3.0's DARTS on NNI's NasBench201
 space, see ``benchmarks/nni_nb201.py``). ``--set key=value`` overrides settings (ablations).
 The final cell is ``select(validation batches)`` (derive for DARTS; best-of-N sampled for ENAS;
 the algorithm's own rule for SPOS), looked up in the 200-epoch table.
@@ -42,8 +44,13 @@ ALGOS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts-t": ("darts", {"order": 1}),
     "darts-v1": ("darts", {"temperature": 1.0, "temperature_schedule": "constant", "order": 1,
                            "arch_lr": 3e-4, "warmup_epochs": 0, "aux_skip": 0.0}),
+    "darts-t-beta": ("darts", {"order": 1, "aux_skip": 0.0, "beta_decay": 25.0}),
+    "darts-t-auxlin": ("darts", {"order": 1, "aux_skip_schedule": "linear"}),
+    "darts-beta": ("darts", {"temperature": 1.0, "temperature_schedule": "constant", "order": 1,
+                             "aux_skip": 0.0, "beta_decay": 25.0}),
     "enas": ("enas", {}),
     "spos": ("spos", {}),
+    "spos-v0.1": ("spos", {"prior": None}),
     "nni-darts": ("nni", {}),
 }
 PAPER = {"DARTS-V1/V2, ENAS (full budget)": 54.30, "GDAS (full budget)": 93.51, "optimal": 94.37}
@@ -153,6 +160,7 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
     import torch
 
     from benchmarks.cifar import batches
+    from supernas.oneshot.strength import decision_strength
 
     torch.manual_seed(seed)
     name, settings = settings_of(algo, args.set)
@@ -176,6 +184,7 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
     val_batches = batches(xv, yv, args.batch, seed + 777, flip=False)[: args.select_batches]
     ranking = rank(runner, args, batches(xt, yt, args.batch, seed + 778)[:10], val_batches, table)
     cell = runner.final(val_batches)
+    probabilities = runner.summary()
     return {"algo": algo, "seed": seed, "cell": cell_string(cell),
             "skip_connections": sum(op == "skip_connect" for op in cell.values()),
             "median_step_ms": statistics.median(steps), "steps": len(steps),
@@ -183,7 +192,8 @@ def search(algo: str, seed: int, data: tuple[Any, Any], args: argparse.Namespace
             "cpu_minutes": (time.process_time() - cpu0) / 60,
             "max_op_prob": trace[-1]["max_op_prob"] if trace else None,
             "decision_strength": trace[-1]["decision_strength"] if trace else None,
-            "probabilities": runner.summary(), "trace": trace, "settings": settings,
+            "selection_strength": decision_strength(probabilities) if probabilities else None,
+            "probabilities": probabilities, "trace": trace, "settings": settings,
             "ranking": ranking,
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 

@@ -94,12 +94,19 @@ def _oneshot_goals(done: list[dict[str, Any]]) -> str:
             lines.append(f"- {algo} >= {goal}: not measured.")
             continue
         acc = mean_std([r["test200"] for r in mine])["mean"]
-        strength = [r["decision_strength"] for r in mine if r.get("decision_strength") is not None]
+        strength = [strength_of(r) for r in mine if strength_of(r) is not None]
         decided = bool(strength) and min(strength) >= DECIDED
         verdict = "met" if acc >= goal and decided else "**not met**"
         lines.append(f"- {algo}: {acc:.2f} over {len(mine)} seeds, decision strength "
                      f"{'all' if decided else 'not all'} >= {DECIDED}; goal >= {goal} and decided: {verdict}.")
     return "Goals (reduced budget, issue 10):\n" + "\n".join(lines)
+
+
+def strength_of(r: dict[str, Any]) -> float | None:
+    """The run's decision strength after selection (SPOS: the selection population's
+    frequencies), else at the last epoch."""
+    value = r.get("selection_strength")
+    return value if value is not None else r.get("decision_strength")
 
 
 def _trace(r: dict[str, Any]) -> list[Any]:
@@ -115,7 +122,7 @@ def _budget(s: dict[str, Any]) -> str:
 def _oneshot_summary(algo: str, runs: list[dict[str, Any]]) -> list[Any]:
     skips = mean_std([r["skip_connections"] for r in runs])
     collapsed = sum(r["skip_connections"] == 6 for r in runs)
-    strength = [r["decision_strength"] for r in runs if r.get("decision_strength") is not None]
+    strength = [strength_of(r) for r in runs if strength_of(r) is not None]
     taus = [r["ranking"]["kendall_tau"] for r in runs if r.get("ranking")]
     return [algo, ", ".join(str(r["seed"]) for r in runs), pm(mean_std([r["test200"] for r in runs])),
             pm(mean_std(strength)) if strength else "n/a", f"{skips['mean']:.1f}",
@@ -132,7 +139,7 @@ def _oneshot_run(r: dict[str, Any]) -> list[Any]:
     tau = r["ranking"]["kendall_tau"] if r.get("ranking") else None
     cell = r["cell"].replace("|", "\\|")  # a literal pipe inside a Markdown table cell
     return [r["algo"], r["seed"], f"`{cell}`", f"{r['test200']:.2f}", r["skip_connections"],
-            num(r.get("decision_strength"), ".3f"), num(r.get("max_op_prob"), ".3f"), num(tau, ".2f"),
+            num(strength_of(r), ".3f"), num(r.get("max_op_prob"), ".3f"), num(tau, ".2f"),
             r["threads"], f"{r['median_step_ms']:.0f}", f"{r['total_minutes']:.1f}",
             num(r.get("cpu_minutes"), ".1f"), r.get("finished", r["date"])]
 

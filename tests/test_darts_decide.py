@@ -131,3 +131,35 @@ def test_auxiliary_skip_keeps_a_skip_favouring_search_off_the_skips() -> None:
     guarded = [_skip_count(1.0, seed) for seed in range(3)]
     assert min(unguarded) >= 1, unguarded
     assert sum(guarded) == 0, (guarded, unguarded)
+
+
+def test_beta_decay_adds_the_smoothmax_gradient_on_a_linear_ramp() -> None:
+    """beta-DARTS: d/d alpha of lambda * mean_e logsumexp(alpha_e) = lambda / |E| softmax(alpha_e),
+    with lambda 0 at the first epoch and ``beta_decay`` at the last."""
+    (xt, yt), (xv, yv) = ((x.float(), y) for x, y in _data(2))
+    grads = {}
+    for lam in (0.0, 8.0):
+        torch.manual_seed(0)
+        algo = DartsSearch(ReluBn(), warmup_epochs=0, beta_decay=lam, temperature=1.0,
+                           temperature_schedule="constant")
+        opts = algo.configure_optimizers()
+        opts["arch"].step = lambda: None  # keep alpha: compare the gradients only
+        algo.on_epoch_start(0, 5)
+        algo.arch_step((xv, yv), opts)
+        first = [a.grad.clone() for a in algo.arch_parameters()]
+        algo.on_epoch_start(4, 5)
+        algo.arch_step((xv, yv), opts)
+        grads[lam] = (first, [a.grad.clone() for a in algo.arch_parameters()])
+        alphas = [a.detach() for a in algo.arch_parameters()]
+    for g0, g in zip(grads[0.0][0], grads[8.0][0]):
+        assert torch.allclose(g0, g)  # lambda = 0 at epoch 0
+    for a, g0, g in zip(alphas, grads[0.0][1], grads[8.0][1]):
+        assert torch.allclose(g - g0, 8.0 / len(alphas) * torch.softmax(a, -1), atol=1e-6)
+
+
+def test_beta_decay_is_refused_when_negative() -> None:
+    import pytest
+
+    from supernas.errors import ConfigError
+    with pytest.raises(ConfigError, match="beta_decay=-1"):
+        DartsSearch(ReluBn(), beta_decay=-1)

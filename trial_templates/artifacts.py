@@ -39,6 +39,20 @@ class ArchitectureArtifacts(pl.Callback):
         if trainer.is_global_zero:
             self.write(pl_module, epoch)
 
+    def record_selection(self, pl_module: Any, write: bool = True) -> None:
+        """After ``select``: append the selection's distribution (SPOS/random: the selection
+        population's frequencies) as ``stage: "selection"`` when it differs from the last epoch's,
+        and rewrite the files when ``write`` (rank zero)."""
+        algo = pl_module.algo
+        summary = {k: dict(v) for k, v in algo.arch_summary().items()}
+        if not summary or (self.history and self.history[-1]["probabilities"] == summary):
+            return
+        self.history.append({"epoch": len(self.history), "stage": "selection",
+                             "decision_strength": decision_strength(summary),
+                             "probabilities": summary, **algo.arch_extras()})
+        if write:
+            self.write(pl_module, len(self.history) - 1)
+
     def write(self, pl_module: Any, epoch: int) -> None:
         arch = pl_module.derived()
         folder = self.output_dir / "architectures"

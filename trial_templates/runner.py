@@ -66,12 +66,14 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     save_config(cfg, out / "config.yaml", {"command": "search", "space": space_name,
                                           "space_args": dict(getattr(space, "space_args", {}))})
     reporters = choose_reporters(cfg.report, cfg.metric_names)
-    callbacks = [*reporters, ArchitectureArtifacts(out, cfg.plots), EpochCheckpoint(out / "checkpoints")]
+    artifacts = ArchitectureArtifacts(out, cfg.plots)
+    callbacks = [*reporters, artifacts, EpochCheckpoint(out / "checkpoints")]
     trainer = build_trainer(cfg, callbacks, out, cfg.epochs if algo.needs_training else 0)
     if algo.needs_training and cfg.epochs > 0:
         fit(trainer, module, dm, out / "checkpoints")
     module.to(trainer.strategy.root_device)
     final = module.final_result(dm.val_dataloader(), dm.train_dataloader())
+    artifacts.record_selection(module, trainer.is_global_zero)
     result = finish(trainer, reporters, out, final.architecture, final.metrics, space)
     if trainer.is_global_zero:
         print(summary_line(final.metrics), flush=True)

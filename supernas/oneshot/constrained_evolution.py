@@ -6,6 +6,8 @@ constraint is scored; each iteration keeps the top-k seen so far, makes new cand
 mutation (every decision of a top-k parent is redrawn with probability ``mutation_prob``) and by
 crossover (every decision copied from one of two top-k parents), discards candidates over the
 limit or already seen, and tops the population up with random feasible architectures.
+``start`` and ``admits`` let a prior (``supernas.oneshot.zero_shot_prior``) give the first
+population and the top-ups, and refuse candidates outside the region it trusts.
 
 Defaults are the paper's search settings scaled down for small budgets: the paper uses a
 population of 50, 20 iterations, top-10, 25 mutations and 25 crossovers per iteration and
@@ -62,6 +64,8 @@ class Evolution:
     rng: random.Random
     settings: EvolutionSettings = field(default_factory=EvolutionSettings)
     history: list[tuple[Choices, float]] = field(default_factory=list)
+    start: Sequence[Choices] = ()  # warm start: first population and top-up pool (else uniform)
+    admits: Callable[[Choices], bool] = lambda choices: True  # a prior's admission test
 
     def __post_init__(self) -> None:
         self.settings.validate()
@@ -69,8 +73,9 @@ class Evolution:
 
     def run(self) -> tuple[Choices, float]:
         s = self.settings
-        population = draw_feasible(self.limit, uniform_drawer(self.decisions, self.rng),
-                                   s.population, s.population * TRIES_PER_CANDIDATE)
+        population = [c for c in self.start if self.limit.fits(c)][: s.population] or \
+            draw_feasible(self.limit, uniform_drawer(self.decisions, self.rng),
+                          s.population, s.population * TRIES_PER_CANDIDATE)
         top: list[tuple[Choices, float]] = []
         for iteration in range(s.iterations):
             self._score_all(population)
@@ -95,8 +100,7 @@ class Evolution:
         self._add(children, s.mutations, lambda: self._mutate(self.rng.choice(parents)))
         if len(parents) > 1:
             self._add(children, s.crossovers, lambda: self._crossover(*self.rng.sample(parents, 2)))
-        self._add(children, s.population - len(children),
-                  lambda: sample_uniform(self.decisions, self.rng))
+        self._add(children, s.population - len(children), self._fresh)
         return list(children.values())
 
     def _add(self, children: dict[str, Choices], n: int, make: Callable[[], Choices]) -> None:
@@ -107,8 +111,13 @@ class Evolution:
                 return
             child = make()
             key = arch_key(child)
-            if key not in self._scores and key not in children and self.limit.fits(child):
+            if key not in self._scores and key not in children and self.limit.fits(child) \
+                    and self.admits(child):
                 children[key] = child
+
+    def _fresh(self) -> Choices:
+        """A top-up candidate: from ``start`` when given, else a uniform draw."""
+        return dict(self.rng.choice(self.start)) if self.start else sample_uniform(self.decisions, self.rng)
 
     def _mutate(self, parent: Choices) -> Choices:
         fresh = sample_uniform(self.decisions, self.rng)

@@ -68,6 +68,7 @@ from torch import nn
 
 from supernas.errors import bad_value
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
+from supernas.oneshot.beta_decay import add_beta_decay_grads, weight_at
 from supernas.oneshot.darts_mutator import DartsMutator
 from supernas.oneshot.temperature import TemperatureSchedule
 from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
@@ -81,6 +82,7 @@ WARMUP_EPOCHS = 2  # weights only (PC-DARTS's share of the search)
 AUX_SKIP = 1.0  # DARTS- auxiliary skip coefficient
 AUX_SCHEDULES = ("constant", "linear")
 AUX_SKIP_SCHEDULE = "constant"
+BETA_DECAY = 0.0  # beta-DARTS regulariser's final lambda (off by default)
 
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
@@ -112,7 +114,8 @@ class DartsSearch(OneShotAlgorithm):
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
                  warmup_epochs: int = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
-                 aux_skip_schedule: str = AUX_SKIP_SCHEDULE) -> None:
+                 aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
+                 beta_decay: float = BETA_DECAY) -> None:
         super().__init__(space)
         self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
         if order not in ORDERS:
@@ -135,6 +138,8 @@ class DartsSearch(OneShotAlgorithm):
         if aux_skip_schedule not in AUX_SCHEDULES:
             raise bad_value("aux_skip_schedule", aux_skip_schedule, ", ".join(AUX_SCHEDULES))
         self.aux_skip_schedule = aux_skip_schedule
+        self.beta_decay = check_positive("beta_decay", beta_decay, allow_zero=True)
+        self._beta_weight = 0.0
         self.mutator = DartsMutator(self.schedule.start, alpha_init, seed)
         self.mutator.bind(space)
         self._weights_opt: torch.optim.Optimizer | None = None
@@ -168,6 +173,7 @@ class DartsSearch(OneShotAlgorithm):
         decay = 1.0 if self.aux_skip_schedule == "constant" else \
             (1 - epoch / (max_epochs - 1) if max_epochs > 1 else 0.0)
         self.mutator.aux_skip = self.aux_skip * decay
+        self._beta_weight = weight_at(self.beta_decay, epoch, max_epochs)
         if self._weights_opt is not None:
             for group in self._weights_opt.param_groups:
                 group["lr"] = self.cosine_lr(epoch, max_epochs)
@@ -213,6 +219,7 @@ class DartsSearch(OneShotAlgorithm):
                 backward(loss)
         else:
             loss = self._second_order(batch, train_batch or self._last_train or batch)
+        add_beta_decay_grads(self.arch_parameters(), self._beta_weight)
         opt.step()
         return {"val_loss": float(loss.detach()), "temperature": self.temperature}
 

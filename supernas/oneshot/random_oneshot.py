@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from supernas.oneshot.base import register_algorithm
+from supernas.oneshot.base import Batch, register_algorithm
 from supernas.oneshot.constraints import Choices, draw_feasible, uniform_drawer
 from supernas.oneshot.single_path import SinglePathOneShot, check_count
 
@@ -34,7 +34,7 @@ class RandomOneShot(SinglePathOneShot):
         super().__init__(space, seed, lr, momentum, weight_decay, lr_schedule, bn_batches,
                          max_params, max_macs, input_size)
 
-    def search(self, fitness: Callable[[Choices], float]) -> Choices:
+    def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
         drawer = uniform_drawer(self.decisions, self.search_rng())
         candidates = draw_feasible(self.limit, drawer, self.num_samples,
                                    self.num_samples * TRIES_PER_SAMPLE)

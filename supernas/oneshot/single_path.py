@@ -33,6 +33,7 @@ from supernas.errors import bad_value
 from supernas.mutator import UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
 from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
+from supernas.oneshot.strength import population_frequencies
 from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
 from supernas.space import Choice, decisions
 
@@ -134,7 +135,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         calibration = self._calibration_batches(held_out)
         self.mutator.attach()
         self.history = []
-        self.best = self.search(lambda c: self._score(c, calibration, held_out))
+        self.best = self.search(lambda c: self._score(c, calibration, held_out), held_out)
         return dict(self.best)
 
     def _calibration_batches(self, held_out: list[Batch]) -> list[Batch]:
@@ -153,9 +154,31 @@ class SinglePathOneShot(OneShotAlgorithm):
         return acc
 
     @abstractmethod
-    def search(self, fitness: Callable[[Choices], float]) -> Choices:
+    def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
         """Return the best architecture within the limit; ``fitness(choices)`` is its held-out
-        accuracy (BN recalibrated), and every call is recorded in ``history``."""
+        accuracy (BN recalibrated), and every call is recorded in ``history``; ``held_out`` are
+        the batches ``fitness`` uses (for priors that need data)."""
+
+    def arch_summary(self) -> dict[str, dict[str, float]]:
+        """Before ``select``: the uniform training distribution; after: the option frequencies
+        of the selection population (the ``summary_top`` best scored architectures)."""
+        scored = sorted(self.history, key=lambda r: -r["accuracy"])[: self.summary_top()]
+        if not scored:
+            return self._uniform()
+        return population_frequencies(self.decisions, [r["choices"] for r in scored])
+
+    def summary_top(self) -> int:
+        """How many of the best scored architectures make the selection population."""
+        return max(len(self.history) // 10, 1)
+
+    def _uniform(self) -> dict[str, dict[str, float]]:
+        """Uniform sampling's marginals (an input is drawn with chance n_chosen / candidates;
+        1/2 when any number may be chosen)."""
+        def inputs(d: Any) -> dict[str, float]:
+            share = d.n_chosen / d.n_candidates if d.n_chosen else 0.5
+            return {str(i): share for i in range(d.n_candidates)}
+        return {d.key: {c: 1 / len(d.choices) for c in d.choices} if d.kind == "layer" else inputs(d)
+                for d in self.decisions}
 
     def search_rng(self) -> random.Random:
         """A fresh RNG for ``search`` (selection does not depend on how long training ran)."""
