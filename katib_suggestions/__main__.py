@@ -12,11 +12,23 @@ DEFAULT_STATE_DIR = "/opt/katib/data"
 DEFAULT_PORT = 6789  # Katib's suggestion port (katib_suggestions.server.DEFAULT_PORT)
 
 
+def port_number(text: str) -> int:
+    """A TCP port 1-65535 (gRPC would bind a random port for 0 or anything larger)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"--port={text!r} is invalid; allowed: an integer 1-65535")
+    return port
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     from katib_suggestions.algorithms import ALGORITHMS
 
     p = argparse.ArgumentParser(prog="python -m katib_suggestions", description=__doc__)
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="gRPC port (default %(default)s)")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                   help="gRPC port, 1-65535 (default %(default)s)")
     p.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
                    help="directory for state that survives restarts (default %(default)s)")
     p.add_argument("--algorithm", action="append", choices=ALGORITHMS.names(),
@@ -28,11 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from katib_suggestions.light_stubs import preload
 
     preload()  # before anything imports kubeflow.katib: saves ~100 MiB resident
+    args = parse_args(argv)  # bad arguments exit here (status 2), before the server starts
     import torch
 
     from katib_suggestions.server import serve
 
-    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     torch.set_num_threads(1)
     serve(args.state_dir, args.port, args.algorithm)

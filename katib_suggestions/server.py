@@ -44,8 +44,12 @@ def build_server(state_dir: str | Path, address: str = f"[::]:{DEFAULT_PORT}",
 
 
 def serve(state_dir: str | Path, port: int = DEFAULT_PORT, algorithms: Iterable[str] | None = None) -> None:
-    """Run until terminated."""
+    """Run until terminated on exactly ``port`` (gRPC binds a random port for 0 or > 65535)."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port={port!r} is invalid; allowed: an integer 1-65535")
     server, bound = build_server(state_dir, f"[::]:{port}", algorithms)
+    if bound != port:
+        raise OSError(f"asked for port {port}, gRPC bound {bound}")
     server.start()
     log.info("supernas Katib suggestion service on port %d, state in %s", bound, state_dir)
     print(f"listening on port {bound}", flush=True)

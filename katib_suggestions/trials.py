@@ -3,6 +3,7 @@
 Katib sends *all* trials of the Experiment each time (created, running, finished), so the service
 only acts on finished ones it has not seen: ``finished_trials`` returns them in a stable order
 (completion time, then name) with the reward credited to the assignments the trial actually ran.
+A value that is not a finite number counts as a failure; absurdly large ones are clipped.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ FINISHED = {Condition.SUCCEEDED, Condition.FAILED, Condition.KILLED, Condition.M
             Condition.EARLYSTOPPED}
 #: Conditions whose observation may carry a usable objective value.
 WITH_METRICS = {Condition.SUCCEEDED, Condition.EARLYSTOPPED}
+#: Objective values are clipped to +-MAX_REWARD: then sums of squares over a million rewards (the
+#: z-score normalisation of ``supernas.strategies.enas``) stay finite in float64.
+MAX_REWARD = 1e150
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ def objective_reward(trial: pb.Trial, metric: str, minimize: bool) -> float | No
                 return None
             if not math.isfinite(value):
                 return None
+            value = min(max(value, -MAX_REWARD), MAX_REWARD)
             return -value if minimize else value
     return None
 

@@ -49,10 +49,11 @@ def test_enas_trials_share_supernet_weights(tmp_path: Path) -> None:
     code = main(["train", "--architecture-json", first.assignments["architecture"], "--trial-dir",
                  str(trial_dir), "--output", str(tmp_path / "out1"), *TRAIN_FLAGS])
     assert code == 0 and (trial_dir / "supernet-out.pt").is_file()
+    published = torch.load(trial_dir / "supernet-out.pt")
     second = algo.get_suggestions(request(exp, [trial(first.trial_name, first.assignments, "0.5")], 1))[0]
     shared = torch.load(tmp_path / "digits" / second.trial_name / "supernet.pt")
-    published = torch.load(trial_dir / "supernet-out.pt")
     assert all(torch.equal(shared[k], published[k]) for k in published)
+    assert not trial_dir.exists()  # the finished trial's directory is pruned once adopted
     trained = torch.load(tmp_path / "out1" / "model.pt")["state_dict"]
     assert all(torch.equal(published[k], v) for k, v in trained.items())  # the child's weights went in
 

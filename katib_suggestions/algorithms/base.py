@@ -2,28 +2,38 @@
 
 Call order (the service owns it)::
 
-    algo = ALGORITHMS.create(name, experiment=experiment_pb, store=store)  # validates, may raise
-    algo.load_state_dict(saved)              # when a saved state exists (restart)
+    algo = ALGORITHMS.create(name, experiment=experiment_pb, state_dir=root)  # validates, may raise
+    if saved["identity"] == {"algorithm": name, **algo.identity()}:  # restart: same experiment
+        algo.load_state_dict(saved["state"])
     reply = algo.get_suggestions(request)    # observe finished trials, then suggest exactly n
     if algo.dirty:                           # skipped when the call changed nothing
-        store.save(experiment, name, algo.state_dict())   # before the reply is sent
+        store.save(experiment, name, {..., "state": algo.state_dict()})  # before the reply
         algo.dirty = False
 
 ``__init__`` raises ``supernas.errors.ConfigError`` (or another ``SupernasError``) naming the
 setting or nasConfig field, the value and what is allowed; ``ValidateAlgorithmSettings`` is
 ``__init__`` without a request. ``get_suggestions`` must be idempotent in the trials it is sent:
-the same finished trial seen twice changes nothing the second time.
+the same finished trial seen twice changes nothing the second time. It is only called with a
+request that passed ``protocol.check_request`` and is not a retry of the last one (the service
+answers retries itself); when it raises, the service drops the instance and restores the last
+saved state on the next call, so a half-applied call leaves no trace.
 """
 from __future__ import annotations
 
+import hashlib
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
+from katib_suggestions.protocol import check_label
+from katib_suggestions.settings import Setting, parse_settings
+from katib_suggestions.trials import MAX_REWARD
+from supernas.errors import bad_value
 from supernas.registry import Registry
 
 
@@ -40,6 +50,15 @@ class Suggestion:
         return pb.GetSuggestionsReply.ParameterAssignments(
             assignments=items, trial_name=self.trial_name, labels=self.labels)
 
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data for the state file (the last reply, see ``service.py``)."""
+        return {"assignments": dict(self.assignments), "trial_name": self.trial_name,
+                "labels": dict(self.labels)}
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Suggestion:
+        return cls(dict(data["assignments"]), str(data["trial_name"]), dict(data["labels"]))
+
 
 class KatibAlgorithm(ABC):
     """One Experiment's algorithm instance."""
@@ -48,8 +67,18 @@ class KatibAlgorithm(ABC):
     references: tuple[str, ...] = ()
 
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
-        self.experiment_name = experiment.name
+        self.experiment_name = check_label("experiment.name", experiment.name)
+        objective = experiment.spec.objective
+        if not objective.objective_metric_name:
+            raise bad_value("objective.objectiveMetricName", "",
+                            "the name of the metric the trials report (Katib requires one)")
         self.state_dir = Path(state_dir)
+        #: typed algorithm settings; subclasses fill it (``checked_settings``)
+        self.settings: dict[str, Any] = {}
+        self._spec_identity = {
+            "objective": [pb.ObjectiveType.Name(objective.type), objective.objective_metric_name],
+            "nasConfig": hashlib.sha256(
+                experiment.spec.nas_config.SerializeToString(deterministic=True)).hexdigest()}
         #: the state differs from the last one saved (or none was saved); subclasses set it
         #: whenever ``get_suggestions`` changes their state, the service clears it after a save.
         self.dirty = True
@@ -62,7 +91,27 @@ class KatibAlgorithm(ABC):
         return {}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what ``state_dict`` returned."""
+        """Restore what ``state_dict`` returned (any exception: the state does not fit)."""
+
+    def identity(self) -> dict[str, Any]:
+        """What the saved state depends on: settings, objective and a digest of the nasConfig.
+        A state file saved under another identity (an earlier experiment of the same name) is
+        not restored."""
+        return {"settings": dict(self.settings), **self._spec_identity}
+
+
+def checked_settings(raw: Iterable[Any], specs: Sequence[Setting]) -> dict[str, Any]:
+    """``parse_settings``, and every number finite (a NaN or inf setting would reach the
+    controller's weights); ``failure_reward`` within +-``MAX_REWARD`` (``trials.py``)."""
+    settings = parse_settings(raw, specs)
+    for name, value in settings.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad_value(f"algorithmSettings.{name}", str(value), "a finite number")
+    reward = settings.get("failure_reward")
+    if isinstance(reward, (int, float)) and abs(reward) > MAX_REWARD:
+        raise bad_value("algorithmSettings.failure_reward", str(reward),
+                        f"'worst', None or a number within +-{MAX_REWARD:g}")
+    return settings
 
 
 ALGORITHMS: Registry[KatibAlgorithm] = Registry("Katib algorithm")

@@ -26,10 +26,10 @@ from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
-from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, register_algorithm
+from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, checked_settings, register_algorithm
 from katib_suggestions.formats import check_token, flat_list, flat_settings, katib_json
 from katib_suggestions.nas_config import parameter_values
-from katib_suggestions.settings import KATIB_DARTS, SEED, Setting, parse_settings, settings_from_signature
+from katib_suggestions.settings import KATIB_DARTS, SEED, Setting, settings_from_signature
 from supernas.errors import bad_value
 
 #: Katib operation type -> supernas op-name stem (sizes appended as ``_KxK``).
@@ -76,7 +76,7 @@ class DartsDropIn(KatibAlgorithm):
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         spec = experiment.spec
-        self.settings = parse_settings(spec.algorithm.algorithm_settings, KATIB_DARTS)
+        self.settings = checked_settings(spec.algorithm.algorithm_settings, KATIB_DARTS)
         self.search_space = darts_operations(spec.nas_config.operations.operation)
         self.num_layers = _num_layers(spec.nas_config)
         self.values = {"algorithm-settings": katib_json(self.settings),
@@ -102,7 +102,8 @@ RECIPE = [Setting("num_epochs", int, 50, low=1), Setting("batch_size", int, 64, 
 
 
 class SupernasOneShot(KatibAlgorithm):
-    """A supernas one-shot search per trial; trial ``k`` gets ``seed = settings.seed + k``.
+    """A supernas one-shot search per trial; trial ``k`` gets ``seed = settings.seed + k``
+    (``k`` counts the assignments handed out, at least the number Katib says it holds).
 
     Assignments: ``algorithm-settings`` (``k=v,...``: the one-shot algorithm's keyword arguments
     and the recipe), ``search-space`` (``op,op,...`` supernas op names), ``num-layers``, ``seed``.
@@ -114,7 +115,7 @@ class SupernasOneShot(KatibAlgorithm):
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         spec = experiment.spec
-        self.settings = parse_settings(spec.algorithm.algorithm_settings, self.setting_specs())
+        self.settings = checked_settings(spec.algorithm.algorithm_settings, self.setting_specs())
         ops = darts_operations(spec.nas_config.operations.operation)
         self.search_space = [supernas_op_name(t) for t in ops]
         _check_ops(self.search_space)
@@ -130,6 +131,11 @@ class SupernasOneShot(KatibAlgorithm):
         return own + [s for s in (*RECIPE, SEED) if s.name not in names]
 
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
+        # Katib's total_request_number - current_request_number is the number of assignments
+        # it already holds: seeds stay consecutive even when the state file was lost.
+        held = request.total_request_number - request.current_request_number
+        if held > self.issued:
+            self.issued, self.dirty = held, True
         out = []
         for _ in range(request.current_request_number):
             settings = {k: v for k, v in self.settings.items() if k != "seed"}

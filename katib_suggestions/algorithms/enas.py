@@ -78,11 +78,16 @@ class EnasDropIn(MultiTrial):
 
     def decode(self, assignments: Mapping[str, str]) -> Choices:
         arc = decode(assignments["architecture"])
-        if len(arc) != self.space.num_layers:
-            raise ValueError(f"architecture has {len(arc)} layers, the space {self.space.num_layers}")
+        if not isinstance(arc, list) or len(arc) != self.space.num_layers:
+            raise ValueError(f"architecture is not a list of {self.space.num_layers} layers")
         choices: dict[str, Any] = {}
+        ops = self.space.operations
         for i, layer in enumerate(arc):
-            choices[f"layer{i}"] = self.space.operations[int(layer[0])].token
+            if (not isinstance(layer, list) or len(layer) != i + 1
+                    or not all(type(v) is int for v in layer) or not 0 <= layer[0] < len(ops)
+                    or not set(layer[1:]) <= {0, 1}):
+                raise ValueError(f"layer {i} is {layer!r}, not [operation id, {i} skip bits]")
+            choices[f"layer{i}"] = ops[layer[0]].token
             if i >= 1:
-                choices[f"skip{i}"] = [j for j, bit in enumerate(layer[1:i + 1]) if int(bit)]
+                choices[f"skip{i}"] = [j for j, bit in enumerate(layer[1:]) if bit]
         return validate(choices, self.decisions)

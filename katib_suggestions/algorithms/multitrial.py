@@ -18,12 +18,11 @@ from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
-from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion
+from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, checked_settings
 from katib_suggestions.nas_config import NasSpace, parse_nas_config
-from katib_suggestions.settings import Setting, parse_settings
+from katib_suggestions.settings import Setting
 from katib_suggestions.trials import finished_trials
 from katib_suggestions.weights import SharedWeights
-from supernas.errors import SupernasError
 from supernas.space import Choice
 from supernas.strategies import STRATEGIES, Strategy
 
@@ -43,7 +42,7 @@ class MultiTrial(KatibAlgorithm):
         spec = experiment.spec
         self.space: NasSpace = parse_nas_config(spec.nas_config)
         self.decisions = self.space.decisions()
-        self.settings = parse_settings(spec.algorithm.algorithm_settings, self.setting_specs())
+        self.settings = checked_settings(spec.algorithm.algorithm_settings, self.setting_specs())
         self.strategy: Strategy = STRATEGIES.create(self.strategy_name, space_decisions=self.decisions,
                                                     **self.strategy_kwargs())
         self.seen: dict[str, float | None] = {}
@@ -78,15 +77,19 @@ class MultiTrial(KatibAlgorithm):
         return [self._suggestion(c, existing) for c in self.strategy.suggest(n)]
 
     def _observe(self, name: str, assignments: Mapping[str, str], reward: float | None) -> None:
-        self.seen[name] = reward
+        """Credit ``reward`` to the architecture the trial ran; assignments that do not decode
+        to this space (foreign or tampered values: any error while decoding) are logged and
+        not credited, and the trial counts as seen either way."""
         try:
-            choices = self.decode(assignments)
-        except (SupernasError, ValueError, KeyError, TypeError, IndexError) as exc:
+            choices: Choices | None = self.decode(assignments)
+        except Exception as exc:  # noqa: BLE001 - untrusted input: whatever decoding raises
             log.warning("trial %s: assignments not from this space, not credited: %s", name, exc)
-            return
-        self.strategy.observe(choices, reward)
-        if self.weights is not None and reward is not None:
-            self.weights.adopt(name)
+            choices = None
+        if choices is not None:
+            self.strategy.observe(choices, reward)
+        self.seen[name] = reward
+        if self.weights is not None:
+            self.weights.finished(name, adopt=choices is not None and reward is not None)
 
     def _suggestion(self, choices: Choices, existing: set[str]) -> Suggestion:
         name = ""

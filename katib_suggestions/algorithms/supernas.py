@@ -52,7 +52,7 @@ class SupernasMultiTrial(MultiTrial):
             if not trial_dir.startswith("/") or any(c in trial_dir for c in "\"\\$` "):
                 raise bad_value("algorithmSettings.suggestion_trial_dir", trial_dir,
                                 "an absolute path without quotes, spaces, $ or backslashes")
-            self.weights = SharedWeights(self.state_dir / self.experiment_name)
+            self.weights = SharedWeights(self.state_dir, self.experiment_name)
 
     @classmethod
     def setting_specs(cls) -> list[Setting]:
@@ -74,6 +74,8 @@ class SupernasMultiTrial(MultiTrial):
 
     def decode(self, assignments: Mapping[str, str]) -> Choices:
         data = decode(assignments["architecture"])
+        if not isinstance(data, dict):
+            raise TypeError(f"architecture is a JSON {type(data).__name__}, not an object")
         if data.get("format", FORMAT) != FORMAT or data.get("space") != SPACE_NAME:
             raise ValueError(f"not a {SPACE_NAME} architecture")
         return validate(Architecture.from_dict(data).choices, self.decisions)

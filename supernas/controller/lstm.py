@@ -34,6 +34,7 @@ temperature in the macro search; the micro search uses 5.0, tanh 1.1, op_tanh_re
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -204,11 +205,11 @@ def _check(hidden: int, layers: int, tanh: float | None, temp: float, reduce: fl
         raise bad_value("hidden_size", hidden, "an integer >= 1 (ENAS: 64)")
     if not isinstance(layers, int) or layers < 1:
         raise bad_value("num_layers", layers, "an integer >= 1")
-    if tanh is not None and not tanh > 0:
-        raise bad_value("tanh_constant", tanh, "a number > 0, or None for no squashing")
-    if not temp > 0:
-        raise bad_value("temperature", temp, "a number > 0")
-    if not reduce > 0:
-        raise bad_value("op_tanh_reduce", reduce, "a number > 0")
+    if tanh is not None and not (tanh > 0 and math.isfinite(tanh)):
+        raise bad_value("tanh_constant", tanh, "a finite number > 0, or None for no squashing")
+    if not (temp > 0 and math.isfinite(temp)):
+        raise bad_value("temperature", temp, "a finite number > 0")
+    if not (reduce > 0 and math.isfinite(reduce)):
+        raise bad_value("op_tanh_reduce", reduce, "a finite number > 0")
     if not 0 < skip_target < 1:
         raise bad_value("skip_target", skip_target, "a probability strictly between 0 and 1")

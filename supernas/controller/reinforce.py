@@ -18,9 +18,17 @@ recorded loss is back-propagated at once, divided by ``aggregate``, into the par
 (in pending order), so the update itself is only clipping and the Adam step; the same gradient
 as the batched backward up to the order of floating-point sums, deterministic, and rebuilt in the
 same order after ``load_state_dict``.
+
+Non-finite numbers never reach the weights: a reward (after normalisation) whose baseline or
+advantage is not finite, or whose advantage exceeds ``MAX_ADVANTAGE`` (the float32 loss would
+overflow), is skipped with the baseline unchanged (``record`` returns False); a sample whose loss
+is not finite is skipped the same way; an update whose mean loss or gradient norm is not finite
+is dropped (gradient cleared, no Adam step, ``skipped_updates`` counts it). Settings must be
+finite numbers.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +40,9 @@ from supernas.errors import bad_value
 from supernas.space import Choice
 
 Backward = Callable[[torch.Tensor], None]
+#: Largest |advantage| used: a log-probability is a sum over at most ~10^4 decisions, so
+#: ``log_prob * advantage`` stays far inside float32 (max ~3.4e38).
+MAX_ADVANTAGE = 1e30
 
 
 def _plain_backward(loss: torch.Tensor) -> None:
@@ -53,6 +64,7 @@ class Reinforce:
                                           eps=1e-3)
         self.baseline: float | None = None
         self.updates = 0
+        self.skipped_updates = 0  # updates dropped for a non-finite loss or gradient (not state)
         # (architecture, advantage) awaiting the next aggregated update; the log-probabilities
         # are recomputed at update time (the controller has not changed since they were drawn).
         self.pending: list[tuple[dict[str, Choice], float]] = []
@@ -74,7 +86,10 @@ class Reinforce:
             return self._record_accumulating(choices, reward, entropy, sample)
         if len(self._samples) != len(self.pending):  # pending was replaced from outside
             self._samples = [None] * len(self.pending)
-        self.pending.append((dict(choices), self.advantage(reward, entropy)))
+        advantage = self.advantage(reward, entropy)
+        if advantage is None:
+            return False
+        self.pending.append((dict(choices), advantage))
         self._samples.append(sample if sample is not None and sample.log_prob.requires_grad
                              else None)
         if len(self.pending) < self.aggregate:
@@ -94,11 +109,16 @@ class Reinforce:
             self._accumulated = 0
             for a, adv in self.pending:
                 self._accumulate(self.controller(fixed=a), adv)
+        before = self.baseline
         advantage = self.advantage(reward, entropy)
-        self.pending.append((dict(choices), advantage))
+        if advantage is None:
+            return False
         if sample is None or not sample.log_prob.requires_grad:
             sample = self.controller(fixed=choices)
-        self._accumulate(sample, advantage)
+        if not self._accumulate(sample, advantage):
+            self.baseline = before
+            return False
+        self.pending.append((dict(choices), advantage))
         if len(self.pending) < self.aggregate:
             return False
         self._step()
@@ -106,34 +126,55 @@ class Reinforce:
         self.pending, self._samples, self._accumulated = [], [], 0
         return True
 
-    def _accumulate(self, sample: Sample, advantage: float) -> None:
-        (self.loss(sample, advantage) / self.aggregate).backward()
+    def _accumulate(self, sample: Sample, advantage: float) -> bool:
+        """Back-propagate one loss into ``.grad``; False (nothing added) when it is not finite."""
+        loss = self.loss(sample, advantage) / self.aggregate
+        if not torch.isfinite(loss.detach()):
+            return False
+        loss.backward()
         self._accumulated += 1
+        return True
 
-    def advantage(self, reward: float, entropy: float) -> float:
-        """Move the baseline towards ``reward + entropy bonus`` and return the advantage."""
+    def advantage(self, reward: float, entropy: float) -> float | None:
+        """Move the baseline towards ``reward + entropy bonus`` and return the advantage; None,
+        with the baseline unchanged, when the baseline or advantage would not be finite (or the
+        advantage exceeds ``MAX_ADVANTAGE``)."""
         bonus = reward + self.entropy_weight * entropy
         if self.baseline is None:
-            self.baseline = bonus
+            baseline = bonus
         else:
-            self.baseline -= (1.0 - self.baseline_decay) * (self.baseline - bonus)
-        return bonus - self.baseline
+            baseline = self.baseline - (1.0 - self.baseline_decay) * (self.baseline - bonus)
+        advantage = bonus - baseline
+        if not (math.isfinite(baseline) and abs(advantage) <= MAX_ADVANTAGE):
+            return None
+        self.baseline = baseline
+        return advantage
 
     def loss(self, sample: Sample, advantage: float) -> torch.Tensor:
         """The REINFORCE loss of one sample (scalar)."""
         return -sample.log_prob * advantage + self.skip_weight * sample.skip_penalty
 
     def update(self, losses: Sequence[torch.Tensor], backward: Backward | None = None) -> float:
-        """One Adam step on the mean of ``losses``; returns the gradient norm before clipping."""
+        """One Adam step on the mean of ``losses``; returns the gradient norm before clipping
+        (NaN, and no step, when the mean loss is not finite)."""
         self.optimizer.zero_grad()
-        (backward or _plain_backward)(torch.stack(list(losses)).mean())
+        loss = torch.stack(list(losses)).mean()
+        if not torch.isfinite(loss.detach()):
+            self.skipped_updates += 1
+            return float("nan")
+        (backward or _plain_backward)(loss)
         return self._step()
 
     def _step(self) -> float:
-        """Clip the gradient in ``.grad``, one Adam step; the norm before clipping."""
+        """Clip the gradient in ``.grad``, one Adam step; the norm before clipping. A gradient
+        whose norm is not finite is cleared instead (no step)."""
         params = list(self.controller.parameters())
         limit = self.grad_clip if self.grad_clip is not None else float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+        if not math.isfinite(norm):
+            self.optimizer.zero_grad()
+            self.skipped_updates += 1
+            return norm
         self.optimizer.step()
         self.updates += 1
         return norm
@@ -173,14 +214,14 @@ class Reinforce:
 
 def _check(lr: float, decay: float, ent: float, skip: float, clip: float | None,
            aggregate: int) -> None:
-    if not lr > 0:
-        raise bad_value("lr", lr, "a number > 0")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise bad_value("lr", lr, "a finite number > 0")
     if not 0 <= decay < 1:
         raise bad_value("baseline_decay", decay, "a number in [0, 1)")
-    if not ent >= 0:
-        raise bad_value("entropy_weight", ent, "a number >= 0")
-    if not skip >= 0:
-        raise bad_value("skip_weight", skip, "a number >= 0")
+    if not (ent >= 0 and math.isfinite(ent)):
+        raise bad_value("entropy_weight", ent, "a finite number >= 0")
+    if not (skip >= 0 and math.isfinite(skip)):
+        raise bad_value("skip_weight", skip, "a finite number >= 0")
     if clip is not None and not clip > 0:
         raise bad_value("grad_clip", clip, "a number > 0, or None for no clipping")
     if not isinstance(aggregate, int) or aggregate < 1:
