@@ -5,7 +5,8 @@ the real-to-binary recipe (Martinez et al., ICLR 2020, arXiv 2003.11535):
 
 * ``"activations"``: binary activations, real weights (the search, and evaluation stage 1);
 * ``"full"``: binary activations and binary weights ``sign(W) * alpha`` (evaluation stage 2);
-* ``"real"``: neither (a real-valued twin of the same network, e.g. a teacher or a sanity check).
+* ``"real"``: neither (a real-valued twin of the same network: the teacher of
+  ``supernas.two_stage`` with ``teacher="real"``, or a sanity check).
 
 Every ``supernas.ops.binary.BinaryConv2d`` in the model follows the mode; other modules are
 untouched (the stem, classifier and 1x1 preprocessing stay real-valued).

@@ -48,7 +48,8 @@ def search(epochs: int = 2, **settings) -> tuple[BatsSearch, nn.Module]:
 
 @pytest.mark.slow
 def test_bats_search_end_to_end_gives_valid_architecture() -> None:
-    algo, space = search(temperature=0.5, temperature_end=0.2, temperature_schedule="exponential")
+    algo, space = search(temperature=0.5, temperature_end=0.2, temperature_schedule="exponential",
+                         warmup_epochs=0)  # the default 2 warm-up epochs would skip every arch step
     assert binary_mode(space) == "activations"  # binary activations, real weights
     assert algo.temperature == pytest.approx(0.2)
     arch = architecture_of(space, algo.derive())
@@ -63,7 +64,7 @@ def test_bats_search_end_to_end_gives_valid_architecture() -> None:
 
 @pytest.mark.slow
 def test_bats_second_order_search_runs() -> None:
-    algo, _ = search(epochs=1, order=2)
+    algo, _ = search(epochs=1, order=2, warmup_epochs=0)
     assert algo.order == 2
     assert len(algo.derive()) == 14
 

@@ -101,7 +101,7 @@ def test_channel_shuffle_interleaves_groups() -> None:
 def test_groups_must_divide_channels() -> None:
     with pytest.raises(ConfigError, match="groups=4.*channels=6"):
         create_op("bin_group_conv_3x3", 6, groups=4)
-    assert binary_convs(create_op("bin_group_conv_3x3", 6))[0].groups == 2  # gcd(6, 4)
+    assert binary_convs(create_op("bin_group_conv_3x3", 6))[0].groups == 3  # largest <= 12, 2 per group
 
 
 def test_mode_switch_covers_the_whole_model() -> None:

@@ -11,18 +11,31 @@ Building blocks:
   ``binary_activations`` are module-level switches; ``supernas.binarize`` flips a whole model.
 * ``ChannelShuffle`` (ShuffleNet, arXiv 1707.01083) mixes information between the groups of a
   grouped convolution, as BATS does after its grouped binary convolutions.
-* ``BinaryConvOp``: ``sign -> binary (grouped, optionally dilated) conv -> BN -> channel shuffle ->
-  PReLU`` plus an identity shortcut around the whole op (average-pooled when the op strides), the
-  binary-friendly block of BATS Sec. 3.1 (shortcut as in Bi-Real Net, arXiv 1808.00278).
+* ``BinaryConvOp``: ``BN -> sign -> binary (grouped, optionally dilated) conv -> PReLU -> channel
+  shuffle``, plus the identity around the whole op when it keeps the resolution (none when it
+  strides).
+
+Order, groups and shortcut follow the first author's public implementation of the BATS cell ops
+(``1adrianb/binary-networks-pytorch``, ``bnn/models/layers/bats_ops.py``, classes ``SepConv`` and
+``DilConv``, "implemented based on the descriptions provided in the original paper" per its
+README): batch norm first, so the sign sees normalised activations; the convolution whose input
+the library's binariser signs; PReLU; the op's output shuffled and, at stride 1 only, added to
+the input. Grouped ops default to 12 groups there (``groups: int = 12`` in ``SepConv``,
+``DilConv``, ``Cell``, the CIFAR and ImageNet networks); the shuffle there always uses 4 groups
+(``channel_shuffle(self.op(x), 4)``), whatever the convolution's groups, and so does ours
+(``SHUFFLE_GROUPS``; the dense ``bin_conv_*`` ops, which are ours, are not shuffled). Dilated ops use dilation 2 (padding 2 and 4), as there. Where 12 does not
+divide ``channels`` (the small CPU spaces of this project), ``default_groups`` takes the largest
+divisor of ``channels`` not above 12 that leaves at least 2 channels per group: never a depthwise
+binary convolution, which BATS replaces by grouped ones because it loses too much information
+(BATS Sec. 3.1). The version before this one signed first and normalised after the convolution,
+used 4 groups and an average-pooled shortcut at stride 2; none of that is in the authors' code.
 
 Registered ops (``channels`` in = out, ``stride`` 1 or 2, ``affine`` for the BN):
 ``bin_conv_3x3``, ``bin_conv_5x5``, ``bin_dil_conv_3x3``, ``bin_dil_conv_5x5`` (dense binary convs),
 ``bin_group_conv_3x3``, ``bin_group_conv_5x5``, ``bin_dil_group_conv_3x3``,
-``bin_dil_group_conv_5x5`` (grouped binary convs; keyword ``groups``, default 4, or
-``gcd(channels, 4)`` when 4 does not divide ``channels``; BATS replaces
-DARTS's separable convolutions with grouped ones because depthwise binary convolutions lose too
-much information). The real-valued ops of the BATS set (``none``, ``skip_connect``, pools) are the
-DARTS ones registered by ``supernas.ops.darts``.
+``bin_dil_group_conv_5x5`` (grouped binary convs; keyword ``groups``, default
+``default_groups(channels)``). The real-valued ops of the BATS set (``none``, ``skip_connect``,
+pools) are the DARTS ones registered by ``supernas.ops.darts``.
 """
 from __future__ import annotations
 
@@ -30,13 +43,13 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from supernas.errors import bad_value
 from supernas.ops.registry import register_op
 
-DEFAULT_GROUPS = 4  # our default for small networks, not a value taken from the paper
+DEFAULT_GROUPS = 12  # authors' code, bats_ops.py (module docstring)
+SHUFFLE_GROUPS = 4  # authors' code: every op's output is shuffled with 4 groups
 
 
 class _SignSTE(torch.autograd.Function):
@@ -113,9 +126,11 @@ class ChannelShuffle(nn.Module):
         return x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
 
 
-def default_groups(channels: int) -> int:
-    """``DEFAULT_GROUPS`` when it divides ``channels``, else their greatest common divisor."""
-    return math.gcd(channels, DEFAULT_GROUPS)
+def default_groups(channels: int, most: int = DEFAULT_GROUPS) -> int:
+    """The largest divisor of ``channels`` that is at most ``most`` and leaves at least 2
+    channels per group (1 for a single channel): 12 for 48 channels, 4 for 8, 2 for 4."""
+    fits = [g for g in range(1, min(most, channels // 2) + 1) if channels % g == 0]
+    return max(fits, default=1)
 
 
 def check_groups(channels: int, groups: int) -> int:
@@ -126,28 +141,23 @@ def check_groups(channels: int, groups: int) -> int:
 
 
 class BinaryConvOp(nn.Module):
-    """sign -> binary conv -> BN -> shuffle -> PReLU, plus the identity (or pooled) shortcut."""
+    """BN -> sign -> binary conv -> PReLU -> shuffle, plus the identity at stride 1."""
 
     def __init__(self, channels: int, kernel: int, stride: int, dilation: int = 1,
                  groups: int = 1, affine: bool = True) -> None:
         super().__init__()
         groups = check_groups(channels, groups)
         padding = dilation * (kernel - 1) // 2
-        self.conv = BinaryConv2d(channels, channels, kernel, stride=stride, padding=padding,
-                                 dilation=dilation, groups=groups)
         self.bn = nn.BatchNorm2d(channels, affine=affine)
-        self.shuffle = ChannelShuffle(groups)
+        self.conv = BinaryConv2d(channels, channels, kernel, stride=stride, padding=padding,
+                                 dilation=dilation, groups=groups)  # signs its input
         self.act = nn.PReLU(channels)
+        self.shuffle = ChannelShuffle(math.gcd(channels, SHUFFLE_GROUPS) if groups > 1 else 1)
         self.stride = stride
 
-    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        """Identity; 2x2 average pooling when the op halves the resolution (Bi-Real Net)."""
-        if self.stride == 1:
-            return x
-        return F.avg_pool2d(x, self.stride, self.stride, ceil_mode=True)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, H, W] -> [B, C, H/s, W/s]
-        return self.act(self.shuffle(self.bn(self.conv(x)))) + self.shortcut(x)
+        out = self.shuffle(self.act(self.conv(self.bn(x))))
+        return out + x if self.stride == 1 else out  # no shortcut when striding (authors' code)
 
 
 def _register(name: str, kernel: int, dilation: int, grouped: bool) -> None:
@@ -160,7 +170,7 @@ def _register(name: str, kernel: int, dilation: int, grouped: bool) -> None:
         def factory(channels: int, stride: int = 1, affine: bool = True) -> nn.Module:
             return BinaryConvOp(channels, kernel, stride, dilation, 1, affine)
     factory.__doc__ = (f"Binary {'grouped ' if grouped else ''}{kernel}x{kernel} conv "
-                       f"(dilation {dilation}) with identity shortcut, BATS (arXiv 2003.01711).")
+                       f"(dilation {dilation}), BN -> sign -> conv -> PReLU -> shuffle, BATS (arXiv 2003.01711).")
     register_op(name)(factory)
 
 

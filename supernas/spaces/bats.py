@@ -17,10 +17,19 @@ reduction cells another):
   ``ops`` with ``depends_on=("{cell}/n{i}", j)``.
 
 ``cell`` is ``normal`` or ``reduce``. The default op set is BATS's binary set (Sec. 3.1): grouped
-and dilated grouped binary convolutions (with channel shuffle, PReLU and an identity shortcut; see
-``supernas.ops.binary``), 3x3 max and average pooling, ``skip_connect`` and ``none``. The small
+and dilated grouped binary convolutions (BN -> sign -> grouped binary conv -> PReLU -> channel
+shuffle, identity around it at stride 1, 12 groups where the channels allow; see
+``supernas.ops.binary`` for the sources), 3x3 max and average pooling, ``skip_connect`` and
+``none``; the op names are those of the DARTS set with ``bin_`` and ``group`` added, as BATS
+renames separable into grouped convolutions (the authors' code keeps the DARTS names). The small
 defaults (8 channels, 5 cells, 4 nodes) fit CPU tests and quick searches; the paper's search
 network is larger.
+
+Kept from DARTS where the first author's implementation (``1adrianb/binary-networks-pytorch``,
+``bnn/models/bats.py``) differs: the stem is conv -> BN (theirs adds a ReLU) and the cell
+inputs are projected by a real 1x1 conv -> BN (theirs: BN -> 1x1 conv -> PReLU, and BN ->
+two 1x1 convs -> PReLU in ``FactorizedReduce``); both are real-valued layers outside the
+searched ops.
 """
 from __future__ import annotations
 
