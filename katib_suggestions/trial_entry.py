@@ -30,6 +30,7 @@ import torch
 from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro for the CLI)
 from katib_suggestions.formats import parse_flat_settings
 from katib_suggestions.weights import IN_FILE, OUT_FILE
+from supernas.errors import SupernasError
 
 #: ``algorithm-settings`` keys that are trial-recipe flags of ``supernas search``.
 RECIPE_FLAGS = {"num_epochs": "--epochs", "batch_size": "--batch-size"}
@@ -85,10 +86,15 @@ def child_from_supernet(supernet_file: Path) -> Iterator[None]:
 
 def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
     """Merge the trained child (``model.pt`` of ``supernas train``) into the shared supernet
-    weights and write ``trial_dir/supernet-out.pt`` atomically."""
-    saved = torch.load(model_file, map_location="cpu")
+    weights and write ``trial_dir/supernet-out.pt`` atomically. Both files are read with
+    ``weights_only=True`` (explicitly: torch < 2.6 defaults to ``False``), so neither runs code."""
+    from trial_templates.checkpoint import load_torch_file
+    from trial_templates.export import read_model_file
+
+    saved = read_model_file(model_file)
     shared = trial_dir / IN_FILE
-    state = torch.load(shared, map_location="cpu", weights_only=True) if shared.is_file() else {}
+    state = load_torch_file(shared, "supernet", "allowed: a state_dict of tensors written by the "
+                            "supernas suggestion service") if shared.is_file() else {}
     state.update(saved["state_dict"])
     out = trial_dir / OUT_FILE
     tmp = out.with_name(f".{OUT_FILE}.tmp")
@@ -109,7 +115,11 @@ def run_train(args: argparse.Namespace, rest: Sequence[str]) -> int:
     with child_from_supernet(shared) if shared.is_file() else contextlib.nullcontext():
         code = supernas_main(argv)
     if code == 0 and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 publishes
-        publish_supernet(output / "model.pt", trial_dir)
+        try:
+            publish_supernet(output / "model.pt", trial_dir)
+        except SupernasError as exc:
+            print(f"supernas: error: {exc}", file=sys.stderr)
+            return 2
     return code
 
 

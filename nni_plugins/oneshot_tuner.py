@@ -19,7 +19,8 @@ its derived architecture. When every grid point has been handed out the tuner ra
 ``NoMoreTrialError``: NNI 3.0 then shows TUNER_NO_MORE_TRIAL (its finished state when a tuner
 runs out before ``maxTrialNumber``) and runs no further trial. Callbacks never raise
 otherwise; state (next grid point, results, best) is written after every event and restored on
-``nnictl resume``.
+``nnictl resume``. ``3e-4`` in ``settings``, ``grid`` or ``space_args`` is a number, although
+nnictl's YAML 1.1 reader leaves it a string (``supernas.yamlnum.numbers``).
 """
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ class SupernasOneShot(Tuner):
         from supernas.errors import bad_value
         from supernas.oneshot import ALGORITHMS
         from supernas.spaces import SPACES, create_space
+        from supernas.yamlnum import numbers
 
+        settings, grid, space_args = numbers(settings), numbers(grid), numbers(space_args)
         if unknown:
             raise bad_value(", ".join(sorted(unknown)), unknown, "algorithm, space, space_args, settings, "
                             "grid, optimize_mode, metric, state_dir")

@@ -14,6 +14,8 @@ Class arguments (``classArgs`` in the experiment config):
 * ``seed``, ``optimize_mode`` (``maximize``/``minimize``), ``metric`` (the key read from a dict
   final result; NNI's convention is ``default``), ``state_dir`` (default: NNI's checkpoint dir);
   every other argument is a strategy setting, checked against the strategy at ``__init__``.
+  nnictl reads the config with PyYAML (YAML 1.1), which leaves ``3e-4`` a string: such strings in
+  settings and ``space_args`` are taken as numbers (``supernas.yamlnum.numbers``).
 
 Behaviour NNI 3.0 forces (see issue 4): no exception escapes an NNI callback (it is logged to
 ``dispatcher.log``; a tuner that cannot go on ends the experiment with ``NoMoreTrialError``);
@@ -60,7 +62,9 @@ class SupernasStrategyTuner(Tuner):
                settings: dict[str, Any]) -> None:
         from nni_plugins.tuner_state import TunerState, check_settings
         from supernas.errors import bad_value
+        from supernas.yamlnum import numbers
 
+        settings, space_args = numbers(settings), numbers(space_args)
         name = _strategy_name(type(self).strategy_name, strategy)
         if optimize_mode not in ("maximize", "minimize"):
             raise bad_value("optimize_mode", optimize_mode, "'maximize' or 'minimize'")

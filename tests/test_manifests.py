@@ -202,3 +202,35 @@ def test_dockerfile_lint_clean(dockerfile: str) -> None:
     assert "\nUSER 1000" in text
     if dockerfile.startswith("katib"):
         assert "download.pytorch.org/whl/cpu" in text and "EXPOSE 6789" in text
+
+
+def _tested_torch() -> str:
+    """The torch version the tests run on (``scripts/setup.sh`` installs it)."""
+    import re
+
+    return re.search(r"torch==([0-9][\w.]*)", (REPO / "scripts/setup.sh").read_text()).group(1)
+
+
+@pytest.mark.parametrize("dockerfile", ["katib_suggestions/Dockerfile", "trial_templates/Dockerfile"])
+def test_images_run_the_tested_torch(dockerfile: str) -> None:
+    """An image on another torch behaves otherwise (torch < 2.6 defaults ``torch.load`` to
+    ``weights_only=False``); a ``pytorch/pytorch`` base image would bring its own torch."""
+    import re
+
+    text = (REPO / dockerfile).read_text()
+    assert re.findall(r"\btorch==([0-9][\w.]*)", text) == [_tested_torch()]
+    assert not re.search(r"^FROM\s+pytorch/", text, re.MULTILINE)
+
+
+def test_trial_requirements_pin_core_and_trial_extra() -> None:
+    import re
+
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lines = (REPO / "docker/requirements-trial.txt").read_text().splitlines()
+    pins = dict(line.lower().split("==", 1) for line in lines if line and not line.startswith("#"))
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["trial"]]:
+        name = re.match(r"[A-Za-z0-9._-]+", spec).group(0).lower()
+        if name != "torch":  # from the Dockerfile (test above)
+            assert name in pins, f"{name} ({spec}) is not pinned in docker/requirements-trial.txt"

@@ -1,6 +1,7 @@
 """Typed run settings (one dataclass per command), ``key=value`` parsing and the saved
-``config.yaml``. Values of ``--set``/``--space-arg`` are parsed as YAML scalars or lists
-(``order=2``, ``temperature=0.5``, ``arch_betas=[0.5,0.999]``)."""
+``config.yaml``. Values of ``--set``/``--space-arg``/``--stage-set`` are parsed as YAML scalars or
+lists (``order=2``, ``temperature=0.5``, ``arch_betas=[0.5,0.999]``); ``3e-4`` is a number
+(``supernas.yamlnum``: YAML 1.2 floats, which PyYAML's YAML 1.1 would leave strings)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,6 +13,7 @@ import yaml
 
 from supernas.errors import bad_value
 from supernas.oneshot.child_score import FinetuneSettings
+from supernas.yamlnum import load as load_yaml
 
 REPORTS = ("auto", "stdout", "nni", "katib-push", "none")
 
@@ -93,29 +95,25 @@ def parse_pairs(pairs: list[str] | None, field_name: str) -> dict[str, Any]:
         if not sep or not key.strip():
             raise bad_value(field_name, pair, "key=value, e.g. temperature=0.5")
         try:
-            out[key.strip().replace("-", "_")] = _number(yaml.safe_load(raw)) if raw.strip() else None
+            out[key.strip().replace("-", "_")] = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError:
             out[key.strip().replace("-", "_")] = raw
     return out
 
 
-def _number(value: Any) -> Any:
-    """YAML 1.1 reads ``3e-3`` as a string (it wants ``3.0e-3``): such strings become floats."""
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c.isdigit() for c in value) else value
-        except ValueError:
-            return value
-    return value
-
-
-def save_config(config: RunConfig, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the resolved configuration as YAML (``command`` and resolved values included)."""
+def resolved_config(config: RunConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The resolved settings (``command`` and values filled from the data included) as plain data,
+    exactly as ``config.yaml`` reads back."""
     data = dataclasses.asdict(config)
     data.update(extra or {})
+    return yaml.safe_load(yaml.safe_dump(_plain(data), sort_keys=False))
+
+
+def save_config(resolved: dict[str, Any], path: str | Path) -> Path:
+    """Write ``resolved_config``'s dict as YAML."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(yaml.safe_dump(_plain(data), sort_keys=False))
+    p.write_text(yaml.safe_dump(resolved, sort_keys=False))
     return p
 
 

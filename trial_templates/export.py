@@ -1,5 +1,8 @@
 """``supernas export``: a trained child (``model.pt`` from ``supernas train``) or an architecture
-(fresh weights) to TorchScript (``torch.jit.trace``) or ONNX (only when ``onnx`` is installed)."""
+(fresh weights) to TorchScript (``torch.jit.trace``) or ONNX (only when ``onnx`` is installed).
+
+``model.pt`` holds plain data only (architecture dict, input shape, tensors, binary mode), so it
+is read with ``weights_only=True``: a tampered file is refused and runs no code."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,19 +14,18 @@ from torch import nn
 
 from supernas.architecture import Architecture
 from supernas.errors import ConfigError, bad_value
+from trial_templates.checkpoint import load_torch_file
 
 FORMATS = ("torchscript", "onnx")
+MODEL_KEYS = ("architecture", "state_dict", "input_shape")
+ALLOWED = "allowed: a model.pt written by `supernas train`"
 
 
 def load_child(checkpoint: str | None, architecture: str | None,
                input_shape: Sequence[int] | None) -> tuple[nn.Module, tuple[int, ...]]:
     """The child network (eval mode) and the shape of one input."""
     if checkpoint:
-        path = Path(checkpoint)
-        if not path.is_file():
-            raise ConfigError(f"checkpoint={checkpoint!r} does not exist; allowed: a model.pt "
-                              "written by `supernas train`")
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        saved = read_model_file(Path(checkpoint))
         model = Architecture.from_dict(saved["architecture"]).build()
         if saved.get("binary_mode"):
             from supernas.binarize import set_binary_mode
@@ -39,6 +41,18 @@ def load_child(checkpoint: str | None, architecture: str | None,
     else:
         raise bad_value("checkpoint", None, "--checkpoint model.pt or --architecture FILE")
     return model.eval(), shape
+
+
+def read_model_file(path: Path) -> dict:
+    """The plain data of a ``model.pt``; a missing, unsafe or foreign file is a ``ConfigError``."""
+    if not path.is_file():
+        raise ConfigError(f"checkpoint={str(path)!r} does not exist; {ALLOWED}")
+    saved = load_torch_file(path, "checkpoint", ALLOWED)
+    missing = [k for k in MODEL_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise ConfigError(f"checkpoint={str(path)!r} is not a supernas model file (it lacks "
+                          f"{', '.join(missing)}); {ALLOWED}")
+    return saved
 
 
 def export(model: nn.Module, input_shape: Sequence[int], fmt: str, path: str | Path) -> Path:

@@ -13,8 +13,9 @@ from pytorch_lightning.loggers import CSVLogger
 from supernas.architecture import Architecture
 from trial_templates.artifacts import ArchitectureArtifacts, draw_architecture
 from trial_templates.checkpoint import EpochCheckpoint, resume_path
-from trial_templates.config import RunConfig, SearchConfig, save_config
+from trial_templates.config import RunConfig, SearchConfig, resolved_config, save_config
 from trial_templates.reporting import Reporter, choose_reporters
+from trial_templates.resume import check_checkpoint, check_settings
 from trial_templates.seeding import reseed
 from trial_templates.setup import apply_layout, build_algorithm, build_datamodule, build_space, resolve_space
 from trial_templates.supernet_module import SupernetModule
@@ -45,11 +46,13 @@ def _strategy(name: str) -> Any:
 
 
 def fit(trainer: pl.Trainer, module: pl.LightningModule, dm: pl.LightningDataModule, ckpt_dir: Path) -> None:
-    """``trainer.fit`` resuming from ``ckpt_dir/last.ckpt`` if a previous run left one."""
+    """``trainer.fit`` resuming from ``ckpt_dir/last.ckpt`` if a previous run left one; the file is
+    checked first and read with ``weights_only=True`` (tensors and plain data: no code runs)."""
     ckpt = resume_path(ckpt_dir)
     if ckpt is not None:
+        check_checkpoint(ckpt, module)
         print(f"resuming from {ckpt}", flush=True)
-    trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None, weights_only=False)
+    trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None, weights_only=True)
 
 
 def run_search(cfg: SearchConfig) -> dict[str, Any]:
@@ -63,11 +66,13 @@ def run_search(cfg: SearchConfig) -> dict[str, Any]:
     algo = build_algorithm(cfg, space, dm)
     module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule,
                             finetune=cfg.finetune_settings())
-    save_config(cfg, out / "config.yaml", {"command": "search", "space": space_name,
-                                          "space_args": dict(getattr(space, "space_args", {}))})
+    resolved = resolved_config(cfg, {"command": "search", "space": space_name,
+                                     "space_args": dict(getattr(space, "space_args", {}))})
+    check_settings(out, resolved)  # before config.yaml is rewritten
+    save_config(resolved, out / "config.yaml")
     reporters = choose_reporters(cfg.report, cfg.metric_names)
     artifacts = ArchitectureArtifacts(out, cfg.plots)
-    callbacks = [*reporters, artifacts, EpochCheckpoint(out / "checkpoints")]
+    callbacks = [*reporters, artifacts, EpochCheckpoint(out / "checkpoints", resolved)]
     trainer = build_trainer(cfg, callbacks, out, cfg.epochs if algo.needs_training else 0)
     if algo.needs_training and cfg.epochs > 0:
         fit(trainer, module, dm, out / "checkpoints")

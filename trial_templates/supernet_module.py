@@ -60,6 +60,8 @@ class SupernetModule(pl.LightningModule):
     The arch phase also gets ``train_batch=`` when ``arch_step`` accepts it (second-order DARTS).
     """
 
+    checkpoint_keys = (CKPT_KEY,)  # what its checkpoints add to Lightning's (trial_templates.resume)
+
     def __init__(self, algorithm: OneShotAlgorithm, seed: int = 0, lr_schedule: str = "algorithm",
                  lr_min: float = 0.001, finetune: FinetuneSettings | None = None) -> None:
         super().__init__()

@@ -15,8 +15,9 @@ from supernas.spaces import SPACES
 from supernas.two_stage import StageSettings, run_two_stage, two_stage_plan
 from trial_templates.checkpoint import EpochCheckpoint
 from trial_templates.child_module import ChildModule
-from trial_templates.config import TrainConfig, save_config
+from trial_templates.config import TrainConfig, resolved_config, save_config
 from trial_templates.reporting import choose_reporters
+from trial_templates.resume import check_settings
 from trial_templates.runner import build_trainer, finish, fit
 from trial_templates.seeding import reseed
 from trial_templates.setup import apply_layout, build_datamodule, check_forward, data_args
@@ -42,14 +43,16 @@ def run_train(cfg: TrainConfig) -> dict[str, Any]:
     arch = child_architecture(cfg, dm)
     model = apply_layout(arch.build(), cfg.channels_last)  # build() validates the architecture
     check_forward(model, str(arch.space), dm)
-    save_config(cfg, out / "config.yaml", {"command": "train"})
+    resolved = resolved_config(cfg, {"command": "train"})
+    check_settings(out, resolved)  # before config.yaml is rewritten
+    save_config(resolved, out / "config.yaml")
     reporters = choose_reporters(cfg.report, cfg.metric_names)
     if cfg.bats_stages:
-        model, metrics, trainer = _two_stage(cfg, arch, dm, reporters, out)
+        model, metrics, trainer = _two_stage(cfg, arch, dm, reporters, out, resolved)
     else:
         module = ChildModule(model, cfg.lr, cfg.momentum, cfg.weight_decay, seed=cfg.seed,
                              optimizer=cfg.optimizer)
-        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / "checkpoints")], out,
+        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / "checkpoints", resolved)], out,
                                 cfg.epochs, cfg.grad_clip or None)
         fit(trainer, module, dm, out / "checkpoints")
         metrics = {"val_acc": _validate(trainer, module, dm)}
@@ -63,7 +66,8 @@ def _validate(trainer: Any, module: ChildModule, dm: Any) -> float:
     return float(results[0]["val_acc"])
 
 
-def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, out: Path) -> tuple:
+def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, out: Path,
+               resolved: dict[str, Any]) -> tuple:
     settings = {"stage1_epochs": cfg.epochs, "stage2_epochs": cfg.epochs, **cfg.stage_settings}
     plan = two_stage_plan(arch, **settings)
     trainers: list[Any] = []
@@ -72,8 +76,8 @@ def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, o
         apply_layout(model, cfg.channels_last)
         module = ChildModule(model, lr=stage.lr, weight_decay=stage.weight_decay, seed=cfg.seed,
                              optimizer="adam")
-        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / stage.name)], out / stage.name,
-                                stage.epochs, cfg.grad_clip or None)
+        trainer = build_trainer(cfg, [*reporters, EpochCheckpoint(out / stage.name, resolved)],
+                                out / stage.name, stage.epochs, cfg.grad_clip or None)
         if stage.epochs > 0:
             fit(trainer, module, dm, out / stage.name)
         trainers.append(trainer)

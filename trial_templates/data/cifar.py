@@ -1,7 +1,9 @@
 """CIFAR-10 (Krizhevsky 2009) from local files, in three layouts, detected from ``data_dir``:
 
 * the standard python format: ``data_batch_1`` .. ``data_batch_5`` and ``test_batch`` pickles
-  (directly in ``data_dir`` or in ``data_dir/cifar-10-batches-py``);
+  (directly in ``data_dir`` or in ``data_dir/cifar-10-batches-py``), read with an unpickler that
+  admits numpy array reconstruction and a few builtin containers only (``ARRAY_GLOBALS``), so a
+  tampered file cannot run code (the way ``supernas.persist`` reads state);
 * an image-folder tree: ``train/<class>/*.jpg|png`` and ``test/<class>/*`` (classes sorted by name);
 * the zip archives ``cifar10_train.zip`` / ``cifar10_test.zip`` (``<split>/<class>/<n>.jpg``
   inside), read straight from the zip with pillow.
@@ -16,6 +18,7 @@ import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +31,14 @@ CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 Split = tuple[torch.Tensor, torch.Tensor]  # images [N, 3, 32, 32] uint8, labels [N]
+#: What a CIFAR-10 batch pickle may refer to: numpy array/scalar reconstruction (``numpy.core`` in
+#: files from numpy 1, ``numpy._core`` from numpy 2), ``_codecs.encode`` (bytes in protocols <= 2)
+#: and builtin containers (``__builtin__`` is the Python 2 name).
+ARRAY_GLOBALS = frozenset(
+    {(f"numpy.{core}.multiarray", name) for core in ("core", "_core") for name in ("_reconstruct", "scalar")}
+    | {(f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")}
+    | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    | {(mod, name) for mod in ("builtins", "__builtin__") for name in ("set", "frozenset", "bytearray")})
 
 
 def load_cifar10(root: Path, subset: int | None, test_subset: int | None, seed: int) -> ArrayData:
@@ -61,8 +72,7 @@ def _pickles(base: Path, split: str, size: int | None, seed: int) -> Split:
         path = base / name
         if not path.is_file():
             raise ConfigError(f"CIFAR-10 file {str(path)!r} is missing")
-        with path.open("rb") as f:
-            batch = pickle.load(f, encoding="bytes")
+        batch = _read_batch(path)
         xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.extend(int(v) for v in batch[b"labels"])
     x, y = torch.from_numpy(np.concatenate(xs)), torch.tensor(ys, dtype=torch.long)
@@ -70,6 +80,28 @@ def _pickles(base: Path, split: str, size: int | None, seed: int) -> Split:
         return x, y
     idx = stratified_subset(ys, size, seed)
     return x[idx], y[idx]
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}; CIFAR-10 batches hold numpy "
+                                         "arrays, lists, bytes and numbers only")
+        return super().find_class(module, name)
+
+
+def _read_batch(path: Path) -> Any:
+    """One batch pickle (``{b"data": uint8 [N, 3072], b"labels": [N], ...}``)."""
+    try:
+        with path.open("rb") as f:
+            batch = _ArrayUnpickler(f, encoding="bytes").load()
+    except Exception as exc:  # noqa: BLE001 - UnpicklingError (refused or corrupt), EOFError ...
+        raise ConfigError(f"CIFAR-10 file {str(path)!r} cannot be read: {str(exc) or type(exc).__name__}; "
+                          "allowed: the python-format batches of cifar-10-python.tar.gz") from None
+    if not isinstance(batch, dict) or not {b"data", b"labels"} <= batch.keys():
+        raise ConfigError(f"CIFAR-10 file {str(path)!r} is not a CIFAR-10 batch (no b'data' and "
+                          "b'labels'); allowed: the python-format batches of cifar-10-python.tar.gz")
+    return batch
 
 
 def _decode(data: bytes) -> np.ndarray:
