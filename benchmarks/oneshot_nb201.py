@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import SHARED, mean_std, write_result
+from supernas import yamlnum
 from benchmarks.nb201_tables import cell_string, load_tables
 
 ALGOS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    args.set = {k: yaml.safe_load(v) for k, _, v in (kv.partition("=") for kv in args.set)}
+    args.set = {k: yamlnum.load(v) for k, _, v in (kv.partition("=") for kv in args.set)}
     if args.smoke:
         args.C, args.images, args.batch, args.epochs, args.max_steps = 4, 80, 8, 1, 2
         args.select_batches, args.seeds, args.rank_cells = 2, args.seeds[:1], 4

@@ -49,7 +49,7 @@ def search(epochs: int = 2, **settings) -> tuple[BatsSearch, nn.Module]:
 @pytest.mark.slow
 def test_bats_search_end_to_end_gives_valid_architecture() -> None:
     algo, space = search(temperature=0.5, temperature_end=0.2, temperature_schedule="exponential",
-                         warmup_epochs=0)  # the default 2 warm-up epochs would skip every arch step
+                         warmup_epochs=0)  # no warm-up: every epoch of this short search takes arch steps
     assert binary_mode(space) == "activations"  # binary activations, real weights
     assert algo.temperature == pytest.approx(0.2)
     arch = architecture_of(space, algo.derive())

@@ -163,3 +163,20 @@ def test_beta_decay_is_refused_when_negative() -> None:
     from supernas.errors import ConfigError
     with pytest.raises(ConfigError, match="beta_decay=-1"):
         DartsSearch(ReluBn(), beta_decay=-1)
+
+
+def test_default_warmup_is_a_fifth_of_the_epochs_so_short_runs_still_search() -> None:
+    """2 of 10 epochs; a 2-epoch run (the Katib CPU examples) warms up for none."""
+    (xt, yt), (xv, yv) = ((x.float(), y) for x, y in _data(3))
+    for max_epochs, frozen_epochs in ((10, 2), (2, 0)):
+        torch.manual_seed(0)
+        algo = DartsSearch(ReluBn(), arch_lr=0.05)
+        opts = algo.configure_optimizers()
+        moved = []
+        for epoch in range(min(max_epochs, 3)):
+            before = [a.detach().clone() for a in algo.arch_parameters()]
+            algo.on_epoch_start(epoch, max_epochs)
+            algo.arch_step((xv, yv), opts)
+            algo.weight_step((xt, yt), opts)
+            moved.append(any(not torch.equal(a, b) for a, b in zip(algo.arch_parameters(), before)))
+        assert moved == [e >= frozen_epochs for e in range(len(moved))], (max_epochs, moved)

@@ -28,7 +28,8 @@ def build_trainer(cfg: RunConfig, callbacks: list[pl.Callback], root: Path,
         max_epochs=epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
         strategy=_strategy(cfg.strategy), precision=cfg.precision, callbacks=callbacks,
         logger=CSVLogger(str(root), name="logs"), enable_checkpointing=False,  # logs/version_N per (re)start
-        num_sanity_val_steps=0, inference_mode=False,  # validation fine-tunes the derived child enable_progress_bar=cfg.progress, enable_model_summary=False,
+        num_sanity_val_steps=0, enable_progress_bar=cfg.progress, enable_model_summary=False,
+        inference_mode=False,  # validation fine-tunes the derived child
         limit_train_batches=cfg.limit_batches, gradient_clip_val=grad_clip,
         default_root_dir=str(root))
 

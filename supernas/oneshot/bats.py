@@ -76,7 +76,7 @@ class BatsSearch(DartsSearch):
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
                  teacher: nn.Module | None = None, distill_weight: float = 0.5,
-                 distill_temperature: float = 1.0, warmup_epochs: int = WARMUP_EPOCHS,
+                 distill_temperature: float = 1.0, warmup_epochs: int | None = WARMUP_EPOCHS,
                  aux_skip: float = AUX_SKIP, aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
                  beta_decay: float = 0.0) -> None:
         if not binary_convs(space):

@@ -18,9 +18,10 @@ Two guards keep the search off the parameter-free cells that DARTS collapses to 
 Dong & Yang 2020, arXiv 2001.00326: DARTS ends at the all-skip cell):
 
 * ``warmup_epochs``: the first epochs train the weights only (PC-DARTS, Xu et al. 2020, arXiv
-  1907.05737, warms up 15 of 50 epochs; the default 2 of the usual 10 is the same share, about
-  a fifth), so convolutions are trained before the architecture starts to compare them with
-  parameter-free ops;
+  1907.05737, warms up 15 of 50 epochs), so convolutions are trained before the architecture
+  starts to compare them with parameter-free ops; the default (``None``) is a fifth of the
+  search, rounded down (2 of the usual 10 epochs; none in a 2-epoch smoke run, which therefore
+  still takes architecture steps);
 * ``aux_skip``: the auxiliary skip connection of DARTS- (Chu et al., ICLR 2021, arXiv 2009.01027):
   every shape-preserving edge adds ``beta * x`` to its mixture, which takes away the skip op's
   advantage as a residual path. DARTS- decays beta linearly to 0 (``aux_skip_schedule="linear"``);
@@ -78,7 +79,8 @@ ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
 TEMPERATURE_END = 0.1  # exponential 1 -> 0.1 (module docstring)
 TEMPERATURE_SCHEDULE = "exponential"
 ARCH_LR = 2e-2  # ours, see the module docstring; DARTS used 3e-4
-WARMUP_EPOCHS = 2  # weights only (PC-DARTS's share of the search)
+WARMUP_EPOCHS: int | None = None  # None: a fifth of the search (2 of 10 epochs), weights only
+WARMUP_SHARE = 5  # warm-up = max_epochs // WARMUP_SHARE when warmup_epochs is None
 AUX_SKIP = 1.0  # DARTS- auxiliary skip coefficient
 AUX_SCHEDULES = ("constant", "linear")
 AUX_SKIP_SCHEDULE = "constant"
@@ -113,7 +115,7 @@ class DartsSearch(OneShotAlgorithm):
                  arch_lr: float = ARCH_LR, arch_betas: Sequence[float] = (0.5, 0.999),
                  arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
-                 warmup_epochs: int = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
+                 warmup_epochs: int | None = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
                  aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
                  beta_decay: float = BETA_DECAY) -> None:
         super().__init__(space)
@@ -131,9 +133,11 @@ class DartsSearch(OneShotAlgorithm):
         self.grad_clip = check_positive("grad_clip", grad_clip, allow_zero=True)  # 0: no clipping
         self.unrolled_lr = None if unrolled_lr is None else check_positive("unrolled_lr", unrolled_lr)
         alpha_init = check_positive("alpha_init", alpha_init, allow_zero=True)
-        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
-            raise bad_value("warmup_epochs", warmup_epochs, "an integer >= 0")
+        if warmup_epochs is not None and (isinstance(warmup_epochs, bool)
+                                          or not isinstance(warmup_epochs, int) or warmup_epochs < 0):
+            raise bad_value("warmup_epochs", warmup_epochs, "an integer >= 0, or None (a fifth of the epochs)")
         self.warmup_epochs = warmup_epochs
+        self._warmup = warmup_epochs or 0
         self.aux_skip = check_positive("aux_skip", aux_skip, allow_zero=True)
         if aux_skip_schedule not in AUX_SCHEDULES:
             raise bad_value("aux_skip_schedule", aux_skip_schedule, ", ".join(AUX_SCHEDULES))
@@ -169,6 +173,7 @@ class DartsSearch(OneShotAlgorithm):
         """Temperature from the schedule; weight lr by cosine annealing (DARTS); the DARTS-
         auxiliary skip's coefficient decays linearly from ``aux_skip`` to 0 at the last epoch."""
         self._epoch = epoch
+        self._warmup = self.warmup_epochs if self.warmup_epochs is not None else max_epochs // WARMUP_SHARE
         self.mutator.temperature = self.schedule.value(epoch, max_epochs)
         decay = 1.0 if self.aux_skip_schedule == "constant" else \
             (1 - epoch / (max_epochs - 1) if max_epochs > 1 else 0.0)
@@ -209,7 +214,7 @@ class DartsSearch(OneShotAlgorithm):
     def arch_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer],
                   backward: Backward = plain_backward,
                   train_batch: Batch | None = None) -> dict[str, float]:
-        if self._epoch < self.warmup_epochs:  # weights only while warming up
+        if self._epoch < self._warmup:  # weights only while warming up
             return {"temperature": self.temperature}
         opt = optimizers["arch"]
         opt.zero_grad()
