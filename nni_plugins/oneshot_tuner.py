@@ -18,15 +18,22 @@ Trial parameters: ``{"format": "supernas.oneshot/1", "algorithm", "space", "spac
 its derived architecture. When every grid point has been handed out the tuner raises
 ``NoMoreTrialError``: NNI 3.0 then shows TUNER_NO_MORE_TRIAL (its finished state when a tuner
 runs out before ``maxTrialNumber``) and runs no further trial. Callbacks never raise
-otherwise; state (next grid point, results, best) is written after every event and restored on
-``nnictl resume``. ``3e-4`` in ``settings``, ``grid`` or ``space_args`` is a number, although
-nnictl's YAML 1.1 reader leaves it a string (``supernas.yamlnum.numbers``).
+otherwise; state (next grid point, grid points in flight, results, best) is written after every
+event and restored on ``nnictl resume``. NNI 3.0 re-runs the trials in flight at the stop itself
+and sends their results as imported data, which replace a failure recorded for the same point;
+a grid point that was in flight and still has no result when the rest of the grid has been
+handed out (its re-run crashed, or NNI did not recover it) is handed out again, so none is lost
+(one whose re-run is still running then runs twice). A metric is a finite real number (``inf``,
+NaN and booleans count as a failed search); a result naming a grid index outside the grid is
+refused. ``3e-4`` in ``settings``, ``grid`` or ``space_args`` is a number, although nnictl's
+YAML 1.1 reader leaves it a string (``supernas.yamlnum.numbers``).
 """
 from __future__ import annotations
 
 import itertools
 import json
 import logging
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -57,6 +64,7 @@ class SupernasOneShot(Tuner):
         self.next_index = 0
         self.pending: dict[int, int] = {}  # parameter id -> grid index
         self.results: dict[str, Any] = {}  # grid index -> metric (None: failed)
+        self.reissue: list[int] = []  # grid indexes in flight at a stop, to hand out again
         args = (algorithm, space, dict(space_args or {}), dict(settings or {}), dict(grid or {}),
                 optimize_mode, unknown)
         self.startup = Startup(lambda: self._check(*args), "SupernasOneShot")
@@ -97,11 +105,14 @@ class SupernasOneShot(Tuner):
         if failure is not None:
             raise nni.NoMoreTrialError(failure)
         with self.lock:
-            if self.next_index >= len(self.points):
+            if self.next_index < len(self.points):
+                index = self.next_index
+                self.next_index += 1
+            elif self.reissue:  # in flight at the stop, still no result: hand it out again
+                index = self.reissue.pop(0)
+            else:
                 _logger.info("every one of the %d grid point(s) was handed out", len(self.points))
                 raise nni.NoMoreTrialError("one-shot grid exhausted")
-            index = self.next_index
-            self.next_index += 1
             self.pending[parameter_id] = index
             self._persist()
             return self._params(index)
@@ -118,7 +129,8 @@ class SupernasOneShot(Tuner):
             try:
                 index = self.pending.pop(parameter_id, None)
                 if index is None:
-                    index = int(_as_dict(parameters)["index"])
+                    index = self._grid_index(parameters)
+                self._drop_reissue(index)
                 self.results[str(index)] = self._metric(value)
                 self._persist()
             except Exception:
@@ -142,27 +154,49 @@ class SupernasOneShot(Tuner):
         if isinstance(value, Mapping):
             value = value.get(self.metric)
         try:
-            return float(value)
-        except (TypeError, ValueError):
-            _logger.error("final result %r has no numeric %r; counted as a failure", value, self.metric)
+            if type(value).__name__ in ("bool", "bool_"):  # Python's and numpy's booleans
+                raise TypeError("a boolean is not a metric")
+            metric = float(value)
+            if not math.isfinite(metric):
+                raise ValueError("not finite")
+            return metric
+        except (TypeError, ValueError, OverflowError):
+            _logger.error("final result %r has no finite numeric %r; counted as a failure", value,
+                          self.metric)
             return None
+
+    def _grid_index(self, parameters: Any) -> int:
+        """The grid index named by trial parameters; refused unless it is a point of this grid."""
+        index = _as_dict(parameters).get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.points):
+            raise ValueError(f"parameters.index={index!r} is invalid; allowed: an integer in "
+                             f"0..{len(self.points) - 1} (the grid)")
+        return index
+
+    def _drop_reissue(self, index: int) -> None:
+        if index in self.reissue:
+            self.reissue.remove(index)
 
     def import_data(self, data: list[Mapping[str, Any]]) -> None:
         if self.startup.wait() is not None:
             return
         with self.lock:
-            try:
-                for record in data:
-                    index = int(_as_dict(record["parameter"])["index"])
-                    self.results.setdefault(str(index), self._metric(record.get("value")))
-                    self.next_index = max(self.next_index, index + 1)
-                self._persist()
-            except Exception:
-                _logger.exception("SupernasOneShot: imported data not replayed")
+            for record in data:
+                try:
+                    index = self._grid_index(record["parameter"])
+                except Exception:
+                    _logger.exception("SupernasOneShot: imported record %r not replayed", record)
+                    continue
+                self._drop_reissue(index)
+                if self.results.get(str(index)) is None:  # a result replaces a failure, not a result
+                    self.results[str(index)] = self._metric(record.get("value"))
+                self.next_index = max(self.next_index, index + 1)
+            self._persist()
 
     def best(self) -> tuple[int, float] | None:
         """(grid index, metric) of the best finished search."""
-        done = [(int(i), m) for i, m in self.results.items() if m is not None]
+        done = [(int(i), m) for i, m in self.results.items()
+                if isinstance(m, (int, float)) and math.isfinite(m) and 0 <= int(i) < len(self.points)]
         return max(done, key=lambda im: self.sign * im[1]) if done else None
 
     def _persist(self) -> None:
@@ -176,6 +210,7 @@ class SupernasOneShot(Tuner):
         if directory is not None:
             save_state(directory, {"tuner": "SupernasOneShot", "next_index": self.next_index,
                                    "results": self.results, "points": self.points,
+                                   "in_flight": sorted({*self.pending.values(), *self.reissue}),
                                    "best": self.best()})
 
     def load_checkpoint(self) -> None:
@@ -187,6 +222,10 @@ class SupernasOneShot(Tuner):
                 saved = load_state(directory) if directory is not None else None
                 if saved and saved.get("points") == self.points:
                     self.next_index, self.results = saved["next_index"], dict(saved["results"])
+                    self.reissue = [i for i in saved.get("in_flight", []) if str(i) not in self.results]
+                    if self.reissue:
+                        _logger.info("resume: grid point(s) %s were in flight; handed out again "
+                                     "at the end unless a result arrives", self.reissue)
             except Exception:
                 _logger.exception("SupernasOneShot: saved state not restored")
 

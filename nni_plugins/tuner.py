@@ -19,10 +19,11 @@ Class arguments (``classArgs`` in the experiment config):
 
 Behaviour NNI 3.0 forces (see issue 4): no exception escapes an NNI callback (it is logged to
 ``dispatcher.log``; a tuner that cannot go on ends the experiment with ``NoMoreTrialError``);
-state is locked (``trial_end`` comes from another thread); a trial that ends without a final
-result counts as a failure; the state is written after every event and restored by
-``load_checkpoint`` on ``nnictl resume``, whose ``import_data`` replay skips trials the restored
-state already holds.
+state is locked (``trial_end`` comes from another thread, possibly before the trial's final
+result); a trial that ends without a final result counts as a failure until that result arrives,
+and is counted once whatever the order or number of deliveries (``nni_plugins.tuner_state``);
+the state is written after every event and restored by ``load_checkpoint`` on ``nnictl resume``,
+whose ``import_data`` replay skips trials the restored state already holds.
 """
 from __future__ import annotations
 

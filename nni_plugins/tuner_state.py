@@ -5,6 +5,13 @@ the trials in flight and counters, converts between trial parameters and archite
 writes itself after every event (``persist``). ``restore`` + ``import_history`` is the resume
 path: the saved strategy state is loaded, and imported trials already in its history are not
 observed twice.
+
+NNI 3.0 delivers ``trial_end`` and final results on different threads, so the end of a trial can
+come before its result, and a result can be delivered more than once. Each trial is counted once:
+a trial that ends without a result is observed as a failure *provisionally* (``provisional``:
+parameter id -> its place in the history) and that failure is replaced by the result if it
+arrives later; a second result of the same parameter id (``finished``) is ignored. A reward is a
+finite real number: ``inf``, ``1e309``, NaN and booleans count as failures.
 """
 from __future__ import annotations
 
@@ -45,6 +52,8 @@ class TunerState:
         self.converted: ConvertedSpace | None = None
         self.strategy: Strategy | None = None
         self.pending: dict[int, dict[str, Choice]] = {}
+        self.finished: set[int] = set()  # parameter ids whose final result was recorded
+        self.provisional: dict[int, int] = {}  # parameter id -> history index of its failure
         self.stats = {"suggested": 0, "succeeded": 0, "failed": 0, "errors": 0, "imported": 0}
         self.fatal: str | None = None
         self.suggest_errors = 0
@@ -68,7 +77,9 @@ class TunerState:
             if search_space:
                 _logger.info("searchSpace ignored: classArgs.space=%r is searched", self.space_name)
             return
-        self.converted = from_nni(search_space)
+        converted = from_nni(search_space)
+        _check_unique_keys(converted)
+        self.converted = converted
         self._make_strategy(self.converted.decisions)
 
     def _make_strategy(self, space_decisions: list[Decision]) -> None:
@@ -85,6 +96,7 @@ class TunerState:
             return
         self.strategy.load_state_dict(saved["strategy"])
         self.stats.update(saved.get("stats", {}))
+        self.provisional = {int(k): int(v) for k, v in saved.get("provisional", {}).items()}
         in_flight = saved.get("pending", {})
         if in_flight:  # killed by `nnictl stop`; NNI re-runs them and sends their results as imports
             _logger.info("resume: %d trial(s) were in flight at stop; NNI re-runs them", len(in_flight))
@@ -114,35 +126,67 @@ class TunerState:
                 _logger.error("final result %r has no %r key; counted as a failure", value, self.metric)
                 return None
             value = value[self.metric]
+        if type(value).__name__ in ("bool", "bool_"):  # Python's and numpy's booleans
+            _logger.error("final result %r is a boolean, not a metric; counted as a failure", value)
+            return None
         try:
             reward = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             _logger.error("final result %r is not a number; counted as a failure", value)
             return None
-        return None if math.isnan(reward) else self.sign * reward
+        if not math.isfinite(reward):
+            _logger.error("final result %r is not finite; counted as a failure", value)
+            return None
+        return self.sign * reward
 
     # ----- events ---------------------------------------------------------------------------
 
     def record_result(self, parameter_id: int, parameters: Any, value: Any) -> None:
-        """A final result: observe it (a result without a usable metric is a failure)."""
-        choices = self.pending.pop(parameter_id, None)
-        if choices is None:
-            choices = self.choices_of(parameters)
+        """A final result: observed once (a result without a usable metric is a failure)."""
+        if parameter_id in self.finished:
+            _logger.warning("repeated final result of parameter %s ignored", parameter_id)
+            return
         reward = self.reward_of(value)
-        self.stats["succeeded" if reward is not None else "failed"] += 1
-        self._require_strategy().observe(choices, reward)
+        if parameter_id in self.provisional:  # its end came first: replace that failure
+            self._replace_failure(self.provisional.pop(parameter_id), reward)
+        else:
+            choices = self.pending.pop(parameter_id, None)
+            if choices is None:
+                choices = self.choices_of(parameters)
+            self.stats["succeeded" if reward is not None else "failed"] += 1
+            self._require_strategy().observe(choices, reward)
+        self.finished.add(parameter_id)
         self.persist()
 
     def record_end(self, parameter_id: int, success: bool) -> None:
-        """End of a trial; one still pending reported no final result: a failure."""
+        """End of a trial; one still pending reported no final result (yet): a provisional failure."""
         choices = self.pending.pop(parameter_id, None)
         if choices is None:
             return
         why = "succeeded without a final result" if success else "failed or was cancelled"
-        _logger.warning("trial of parameter %s %s; counted as a failure", parameter_id, why)
+        _logger.warning("trial of parameter %s %s; counted as a failure unless its result "
+                        "arrives", parameter_id, why)
+        strategy = self._require_strategy()
+        self.provisional[parameter_id] = len(strategy.history)
         self.stats["failed"] += 1
-        self._require_strategy().observe(choices, None)
+        strategy.observe(choices, None)
         self.persist()
+
+    def _replace_failure(self, index: int, reward: float | None) -> None:
+        """Turn the provisional failure at ``history[index]`` into a result with ``reward``.
+
+        The history (hence best, evolution's population, ENAS's reward log) is rewritten through
+        ``state_dict``/``load_state_dict``; an ENAS update already made from the failure stays.
+        """
+        if reward is None:  # still a failure, already counted
+            return
+        strategy = self._require_strategy()
+        state = strategy.state_dict()
+        arch, _ = state["history"][index]
+        state["history"][index] = (arch, reward)
+        strategy.load_state_dict(state)
+        self.stats["failed"] -= 1
+        self.stats["succeeded"] += 1
 
     def import_history(self, data: list[Mapping[str, Any]]) -> None:
         """Replay finished trials (NNI resume / ``nnictl experiment import``) not yet observed."""
@@ -155,9 +199,19 @@ class TunerState:
             if known[key] > 0:
                 known[key] -= 1
                 continue
+            provisional = self._provisional_of(choices) if reward is not None else None
+            if provisional is not None:  # ended before the stop, its result came with the resume
+                self._replace_failure(self.provisional.pop(provisional), reward)
+                continue
             strategy.observe(choices, reward)
             self.stats["imported"] += 1
         self.persist()
+
+    def _provisional_of(self, choices: Mapping[str, Choice]) -> int | None:
+        """The parameter id of a provisional failure of architecture ``choices``, if any."""
+        history, key = self._require_strategy().history, _record_key(choices, None)
+        return next((pid for pid, i in self.provisional.items()
+                     if i < len(history) and _record_key(*history[i]) == key), None)
 
     def _require_strategy(self) -> Strategy:
         if self.strategy is None:
@@ -182,6 +236,7 @@ class TunerState:
             "decision_keys": [d.key for d in self.strategy.decisions],
             "strategy": self.strategy.state_dict(), "stats": self.stats,
             "pending": {str(k): v for k, v in self.pending.items()},
+            "provisional": {str(k): v for k, v in self.provisional.items()},
             "best": _best_json(self),
         })
 
@@ -191,6 +246,17 @@ class TunerState:
         self.restored = load_state(directory) if directory is not None else None
         if self.restored is not None and self.strategy is not None:
             self._apply_restored(self.strategy.decisions)
+
+
+def _check_unique_keys(space: ConvertedSpace) -> None:
+    """Refuse a search space whose flattened keys collide (``a/x/k`` at the root beside a
+    nested ``a -> x -> k``): their choices could not be told apart."""
+    counts = Counter(d.key for d in space.decisions)
+    clashes = sorted(k for k, n in counts.items() if n > 1)
+    if clashes:
+        raise ConfigError(f"searchSpace keys {', '.join(map(repr, clashes))} collide: a top-level "
+                          "key equals the path <key>/<option>/<sub key> of a nested choice; "
+                          "allowed: keys that are unique after flattening (rename one of them)")
 
 
 def _record_key(choices: Mapping[str, Choice], reward: float | None) -> str:

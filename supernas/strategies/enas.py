@@ -35,11 +35,14 @@ Multi-trial defaults differ from the one-shot ones because a trial budget is ~10
   ``exploit_after=70``: 94.17 on seeds 0-29 (94.12 without), 94.22 +/- 0.20 on held-out seeds
   100-149 (94.11 without);
 * failures: ``failure_reward="worst"`` treats a failed trial as the worst reward seen so far
-  (``None`` skips the update, a number is used as the reward); a failure never produces NaN.
+  (``None`` skips the update, a finite number is used as the reward); a failure never produces
+  NaN. ``reward_norm="zscore"`` is computed on rewards scaled by their largest magnitude and
+  clipped to +-``ZSCORE_LIMIT``, so rewards up to the float maximum give a finite value.
 """
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -58,6 +61,10 @@ REWARD_NORMS = ("rank", "zscore", "none")
 DUPLICATE_TRIES = 50
 #: Redraws after a duplicate, batch by batch (a batch costs about one draw; tail <= 2 passes).
 DUPLICATE_BATCHES = (16, 48)
+#: Bound of a z-scored reward (a reward far outside equal earlier rewards divides by ~1e-8).
+ZSCORE_LIMIT = 1e12
+#: Above this magnitude ``(r - mean) ** 2`` may overflow: such rewards are z-scored scaled.
+_ZSCORE_SAFE = 1e150
 
 
 @register_strategy("enas")
@@ -185,15 +192,37 @@ def _normalise(reward: float, log: RewardLog, how: str) -> float:
         lo, hi = bisect.bisect_left(ordered, reward), bisect.bisect_right(ordered, reward)
         return (lo + 0.5 * (hi - lo)) / len(ordered)
     previous = log.ordered  # arrival order: the same sums as before, bit for bit
+    scale = max(abs(reward), max(previous), -min(previous))
+    if scale <= _ZSCORE_SAFE:
+        return _clip(_zscore(reward, previous, 1e-8))
+    # scaled by the largest magnitude, so no square or sum can overflow
+    return _clip(_zscore(reward / scale, [r / scale for r in previous], 1e-8 / scale))
+
+
+def _zscore(reward: float, previous: Sequence[float], eps: float) -> float:
     mean = sum(previous) / len(previous)
     var = sum((r - mean) ** 2 for r in previous) / len(previous)
-    return (reward - mean) / (var ** 0.5 + 1e-8)
+    return (reward - mean) / (var ** 0.5 + eps)
+
+
+def _clip(value: float) -> float:
+    return max(-ZSCORE_LIMIT, min(ZSCORE_LIMIT, value))
 
 
 def _check(reward_norm: str, failure_reward: float | str | None) -> None:
     if reward_norm not in REWARD_NORMS:
         raise bad_value("reward_norm", reward_norm, ", ".join(REWARD_NORMS))
     if isinstance(failure_reward, str) and failure_reward != "worst":
-        raise bad_value("failure_reward", failure_reward, "'worst', a number, or None (skip)")
-    if failure_reward is not None and not isinstance(failure_reward, (str, int, float)):
-        raise bad_value("failure_reward", failure_reward, "'worst', a number, or None (skip)")
+        raise bad_value("failure_reward", failure_reward, "'worst', a finite number, or None (skip)")
+    if failure_reward is not None and not isinstance(failure_reward, str) and not _finite(failure_reward):
+        raise bad_value("failure_reward", failure_reward, "'worst', a finite number, or None (skip)")
+
+
+def _finite(value: Any) -> bool:
+    """A finite real number (an int too large for a float, a bool, NaN or +-inf is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
