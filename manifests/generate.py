@@ -145,6 +145,7 @@ def pod_spec(algorithm: str, gpu: bool, restart: str) -> dict[str, Any]:
                     {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}]
     return {"securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": 0, "fsGroup": 0,
                                 "seccompProfile": {"type": "RuntimeDefault"}},
+            "automountServiceAccountToken": False,  # trials never talk to the API server
             "restartPolicy": restart, "containers": [container(algorithm, gpu)], "volumes": volumes}
 
 

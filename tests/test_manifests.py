@@ -113,6 +113,7 @@ def hardened(sc: dict, pod_sc: dict) -> None:
 def test_trial_pods_are_hardened_and_limited(path: Path) -> None:
     crd = load(path)
     for pod in pod_specs(crd):
+        assert pod["automountServiceAccountToken"] is False  # trials never call the API server
         for c in pod["containers"]:
             hardened(c["securityContext"], pod["securityContext"])
             assert {"cpu", "memory"} <= set(c["resources"]["limits"])
