@@ -147,6 +147,13 @@ def test_oneshot_nb201_smoke(tmp_path: Path, shared_dir: Path) -> None:
 
 
 @pytest.mark.slow
+def test_spos_prior_alone_smoke(tmp_path: Path, shared_dir: Path) -> None:
+    doc = run_script("spos_prior_alone", out=tmp_path, shared=shared_dir)
+    (row,) = doc["rows"]
+    assert row["admitted"] >= 20 and row["admitted_best_test200"] >= row["prior_best_test200"]
+    assert row["admitted_best_test200"] >= row["admitted_mean_test200"]
+
+
 def test_oneshot_nb201_smoke_nni(tmp_path: Path, shared_dir: Path) -> None:
     doc = run_script("oneshot_nb201", "--algos", "nni-darts", "--threads", "1",
                      out=tmp_path, shared=shared_dir)
