@@ -46,11 +46,12 @@ def test_arch_probabilities_json_is_what_the_plot_shows(darts_run: tuple[Path, d
 
 
 def test_default_schedule_moves_the_architecture(darts_run: tuple[Path, dict]) -> None:
-    """Uniform is 0.2 on NB201; the default search must leave it (alphas start at 1e-3 * N(0,1))."""
+    """Uniform is 0.2 on NB201; the default search must leave it (alphas start at 1e-3 * N(0,1),
+    and a 4-epoch run has no warm-up: a fifth of 4 epochs rounds down to 0)."""
     out, result = darts_run
     epochs = json.loads((out / "arch_probabilities.json").read_text())["epochs"]
-    assert epochs[0]["decision_strength"] < 0.21
-    assert epochs[-1]["decision_strength"] > 0.3
+    strengths = [e["decision_strength"] for e in epochs]
+    assert strengths[-1] > 0.3 and strengths[-1] > strengths[0] + 0.05, strengths
     assert result["metrics"]["decision_strength"] == pytest.approx(epochs[-1]["decision_strength"])
 
 
