@@ -31,13 +31,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import SHARED, mean_std, write_result
-from supernas import yamlnum
 from benchmarks.nb201_tables import cell_string, load_tables
+from supernas import yamlnum
 
 ALGOS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts": ("darts", {"temperature": 1.0, "temperature_schedule": "constant", "order": 1}),

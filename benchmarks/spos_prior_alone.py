@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     for r in rows:
         print(r, flush=True)
     name = "spos_prior_alone_smoke" if args.smoke else "spos_prior_alone"
-    setup = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    setup = {k: v for k, v in vars(args).items() if k not in ("shared", "out")}  # no local paths
     return write_result(name, {"setup": setup, "smoke": args.smoke, "rows": rows}, args.out, argv)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -45,3 +46,18 @@ class Poison:
 
     def __reduce__(self) -> tuple:
         return (exec, (f"open({str(self.marker)!r}, 'w').write('code ran')",))
+
+
+@pytest.fixture
+def channel(tmp_path: Path) -> Iterator[Any]:
+    """A real Katib suggestion gRPC server on a free port (state under ``tmp_path``), and a
+    channel to it; grpc is imported here so that tests without the fixture never load it."""
+    import grpc
+
+    from katib_suggestions.server import build_server
+
+    server, port = build_server(tmp_path / "state", "127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        yield ch
+    server.stop(None)

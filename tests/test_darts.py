@@ -17,7 +17,6 @@ from supernas.oneshot.temperature import TemperatureSchedule
 from supernas.oneshot.unrolled import unrolled_arch_grads
 from supernas.spaces import architecture_of, create_space
 
-
 PLAIN = {"temperature_schedule": "constant", "warmup_epochs": 0, "aux_skip": 0.0}
 
 

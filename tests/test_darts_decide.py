@@ -136,7 +136,7 @@ def test_auxiliary_skip_keeps_a_skip_favouring_search_off_the_skips() -> None:
 def test_beta_decay_adds_the_smoothmax_gradient_on_a_linear_ramp() -> None:
     """beta-DARTS: d/d alpha of lambda * mean_e logsumexp(alpha_e) = lambda / |E| softmax(alpha_e),
     with lambda 0 at the first epoch and ``beta_decay`` at the last."""
-    (xt, yt), (xv, yv) = ((x.float(), y) for x, y in _data(2))
+    _, (xv, yv) = ((x.float(), y) for x, y in _data(2))
     grads = {}
     for lam in (0.0, 8.0):
         torch.manual_seed(0)

@@ -272,15 +272,6 @@ def test_sigkill_at_any_point_then_retry_matches_an_uninterrupted_run(
     assert dirs == ["_shared"]  # every trial finished: no directory left behind
 
 
-@pytest.fixture
-def channel(tmp_path: Path) -> Iterator[grpc.Channel]:
-    server, port = build_server(tmp_path / "state", "127.0.0.1:0")
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        yield ch
-    server.stop(None)
-
-
 @pytest.mark.parametrize("crd", crds(), ids=lambda c: c["spec"]["algorithm"]["algorithmName"])
 def test_repeated_identical_request_gets_the_identical_reply(channel: grpc.Channel, tmp_path: Path,
                                                              crd: dict) -> None:

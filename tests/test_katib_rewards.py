@@ -4,29 +4,18 @@ gradient is not finite, so the saved controller stays finite and the experiment 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 import torch
 
-from katib_suggestions.server import build_server
 from katib_suggestions.state import StateStore
 from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 from supernas.controller import EnasController, Reinforce
 from supernas.controller.jsonstate import from_json
 from supernas.errors import ConfigError
 from supernas.space import Decision
-
-
-@pytest.fixture
-def channel(tmp_path: Path) -> Iterator[grpc.Channel]:
-    server, port = build_server(tmp_path / "state", "127.0.0.1:0")
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        yield ch
-    server.stop(None)
 
 
 def controller_is_finite(state: dict) -> bool:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -19,15 +18,6 @@ from katib_suggestions.testing import MINIMAL_ENAS, C, KatibSim, with_algorithm
 
 EXAMPLES = ["enas-cpu", "enas-gpu", "darts-cpu", "darts-gpu"]
 UNSAFE = re.compile(r"[\"\\$`]")
-
-
-@pytest.fixture
-def channel(tmp_path: Path) -> Iterator[grpc.Channel]:
-    server, port = build_server(tmp_path / "state", "127.0.0.1:0")
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        yield ch
-    server.stop(None)
 
 
 def example(shared_dir: Path, name: str) -> dict:

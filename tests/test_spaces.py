@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+import katib_suggestions.macro_space  # noqa: F401  (adapter space: same invariants)
 from supernas import (
     Architecture,
     ArchitectureError,
@@ -30,8 +31,6 @@ from supernas.errors import ConfigError, RegistryError
 from supernas.freeze import DroppedLayer
 from supernas.mutables import Mutable
 from supernas.spaces import SPACES
-
-import katib_suggestions.macro_space  # noqa: E402,F401  (adapter space: same invariants)
 
 # Small constructor arguments for CPU tests; spaces not listed are built with their defaults.
 SMALL_ARGS: dict[str, dict[str, Any]] = {
