@@ -34,6 +34,25 @@ def test_bad_settings_stop_before_training(argv: list[str], expected: str, tmp_p
     assert not (tmp_path / "o" / "checkpoints").exists()
 
 
+@pytest.mark.parametrize("option, value, reason", [
+    ("--precision", "bogus", "Precision 'bogus' is invalid"),
+    ("--devices", "-7", "devices"),
+    ("--strategy", "bogus", "invalid strategy name"),
+    ("--accelerator", "gpu", "gpu"),  # no GPU on the test machines
+])
+def test_trainer_options_lightning_refuses_are_a_clear_error(option: str, value: str, reason: str,
+                                                             tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    if option == "--accelerator" and torch.cuda.is_available():
+        pytest.skip("a GPU is visible: --accelerator gpu is valid here")
+    argv = ["search", "--algorithm", "darts", "--epochs", "1", "--subset", "64",
+            "--output", str(tmp_path / "o"), "--no-progress", option, value]
+    err = _err(capsys, argv)
+    assert err.startswith("supernas: error: Lightning refused the trainer options") and reason in err
+    assert f"{option} {value}" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "checkpoints").exists()
+
+
 def test_subcommand_registry_and_extensions() -> None:
     assert {"search", "train", "export", "spaces"} <= set(SUBCOMMANDS)
     assert "nni_plugins.cli" in EXTENSIONS

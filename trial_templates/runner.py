@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.loggers import CSVLogger
 
 from supernas.architecture import Architecture
+from supernas.errors import ConfigError
 from trial_templates.artifacts import ArchitectureArtifacts, draw_architecture
 from trial_templates.checkpoint import EpochCheckpoint, resume_path
 from trial_templates.config import RunConfig, SearchConfig, resolved_config, save_config
@@ -23,15 +25,24 @@ from trial_templates.supernet_module import SupernetModule
 
 def build_trainer(cfg: RunConfig, callbacks: list[pl.Callback], root: Path,
                   epochs: int, grad_clip: float | None = None) -> pl.Trainer:
-    """A Trainer with the run's accelerator/devices/strategy/precision passed through."""
-    return pl.Trainer(
-        max_epochs=epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
-        strategy=_strategy(cfg.strategy), precision=cfg.precision, callbacks=callbacks,
-        logger=CSVLogger(str(root), name="logs"), enable_checkpointing=False,  # logs/version_N per (re)start
-        num_sanity_val_steps=0, enable_progress_bar=cfg.progress, enable_model_summary=False,
-        inference_mode=False,  # validation fine-tunes the derived child
-        limit_train_batches=cfg.limit_batches, gradient_clip_val=grad_clip,
-        default_root_dir=str(root))
+    """A Trainer with the run's accelerator/devices/strategy/precision passed through; options
+    Lightning refuses become a ``ConfigError`` naming them and Lightning's reason."""
+    try:
+        return pl.Trainer(
+            max_epochs=epochs, accelerator=cfg.accelerator, devices=_devices(cfg.devices),
+            strategy=_strategy(cfg.strategy), precision=cfg.precision, callbacks=callbacks,
+            logger=CSVLogger(str(root), name="logs"), enable_checkpointing=False,  # logs/version_N per (re)start
+            num_sanity_val_steps=0, enable_progress_bar=cfg.progress, enable_model_summary=False,
+            inference_mode=False,  # validation fine-tunes the derived child
+            limit_train_batches=cfg.limit_batches, gradient_clip_val=grad_clip,
+            default_root_dir=str(root))
+    except (ValueError, TypeError, MisconfigurationException, RuntimeError) as exc:
+        options = (f"--accelerator {cfg.accelerator} --devices {cfg.devices} --strategy {cfg.strategy}"
+                   f" --precision {cfg.precision}")
+        raise ConfigError(f"Lightning refused the trainer options ({options}): {exc}; allowed: "
+                          "--accelerator cpu|gpu|auto (gpu needs a visible GPU), --devices a positive "
+                          "count, a list or auto, --strategy auto|ddp|ddp_spawn|..., --precision "
+                          "32-true|16-mixed|bf16-mixed|...") from None
 
 
 def _devices(value: str) -> Any:
