@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import nni
+import numpy as np
 import pytest
 
 from nni_plugins import SupernasEnas, SupernasEvolution, SupernasOneShot, SupernasRandom
@@ -53,14 +54,18 @@ def test_json_space_trials_get_flat_params() -> None:
     assert set(params) == {"hidden", "activation"} and params["hidden"] in ("h10", "h20", "h30")
 
 
-@pytest.mark.parametrize("value", ["oops", {"acc": 0.9}, float("nan"), None])
+@pytest.mark.parametrize("value", [
+    "oops", {"acc": 0.9}, float("nan"), None,
+    # issue 12 item 13: non-finite and boolean metrics are failures in the stats and the strategy
+    float("inf"), float("-inf"), "1e309", {"default": float("inf")}, True, {"default": False},
+    np.bool_(True), np.float64("inf")])
 def test_unusable_final_result_counts_as_failure_without_raising(value: Any) -> None:
     tuner = SupernasRandom(space="mlp")
     params = tuner.generate_parameters(1)
     tuner.receive_trial_result(1, params, value)
     tuner.trial_end(1, True)
     assert tuner.state.stats["failed"] == 1 and tuner.state.stats["succeeded"] == 0
-    assert tuner.state.strategy.history[-1][1] is None
+    assert tuner.state.strategy.history[-1][1] is None and tuner.state.strategy.best() is None
 
 
 def test_failed_trial_counts_once_and_never_raises() -> None:
