@@ -71,6 +71,7 @@ from supernas.errors import bad_value
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.oneshot.beta_decay import add_beta_decay_grads, weight_at
 from supernas.oneshot.darts_mutator import DartsMutator
+from supernas.oneshot.dirichlet import MIXINGS, concentration
 from supernas.oneshot.temperature import TemperatureSchedule
 from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
 from supernas.space import Choice
@@ -85,6 +86,7 @@ AUX_SKIP = 1.0  # DARTS- auxiliary skip coefficient
 AUX_SCHEDULES = ("constant", "linear")
 AUX_SKIP_SCHEDULE = "constant"
 BETA_DECAY = 0.0  # beta-DARTS regulariser's final lambda (off by default)
+MIXING = "softmax"  # or "dirichlet" (DrNAS, supernas.oneshot.dirichlet)
 
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
@@ -117,7 +119,7 @@ class DartsSearch(OneShotAlgorithm):
                  unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
                  warmup_epochs: int | None = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
                  aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
-                 beta_decay: float = BETA_DECAY) -> None:
+                 beta_decay: float = BETA_DECAY, mixing: str = MIXING) -> None:
         super().__init__(space)
         self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
         if order not in ORDERS:
@@ -144,7 +146,9 @@ class DartsSearch(OneShotAlgorithm):
         self.aux_skip_schedule = aux_skip_schedule
         self.beta_decay = check_positive("beta_decay", beta_decay, allow_zero=True)
         self._beta_weight = 0.0
-        self.mutator = DartsMutator(self.schedule.start, alpha_init, seed)
+        if mixing not in MIXINGS:
+            raise bad_value("mixing", mixing, ", ".join(MIXINGS))
+        self.mutator = DartsMutator(self.schedule.start, alpha_init, seed, mixing)
         self.mutator.bind(space)
         self._weights_opt: torch.optim.Optimizer | None = None
         self._last_train: Batch | None = None
@@ -262,10 +266,18 @@ class DartsSearch(OneShotAlgorithm):
         """The temperature, and ``softmax(alpha)`` (T = 1) per layer decision beside the
         effective ``softmax(alpha / T)`` of ``arch_summary``: a constant T only rescales alpha,
         so probabilities are comparable across temperatures only at T = 1."""
-        plain = {d.key: dict(zip(d.choices, torch.softmax(self.mutator.alpha[d.key].detach(), -1).tolist()))
+        plain = {d.key: dict(zip(d.choices, self._plain_probabilities(d.key).tolist()))
                  for d in self.mutator.decisions if d.kind == "layer"}
         return {"temperature": self.temperature, "probabilities_t1": plain,
                 "aux_skip": self.mutator.aux_skip}
+
+    def _plain_probabilities(self, key: str) -> torch.Tensor:
+        """``softmax(alpha)``, or the unsharpened Dirichlet mean with ``mixing="dirichlet"``."""
+        alpha = self.mutator.alpha[key].detach()
+        if self.mutator.mixing == "dirichlet":
+            conc = concentration(alpha)
+            return conc / conc.sum()
+        return torch.softmax(alpha, -1)
 
     def state_dict(self) -> dict[str, Any]:
         return {"alpha": {k: v.detach().clone() for k, v in self.mutator.alpha.items()},

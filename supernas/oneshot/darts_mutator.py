@@ -25,9 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from supernas.errors import SpaceError
+from supernas.errors import SpaceError, bad_value
 from supernas.mutables import LayerChoice, Mutable
 from supernas.mutator import MixingMutator
+from supernas.oneshot.dirichlet import MIXINGS, dirichlet_weights
 from supernas.ops.layers import Zero
 from supernas.space import Choice, Decision
 
@@ -35,10 +36,15 @@ NONE_OP = "none"
 
 
 class DartsMutator(MixingMutator):
-    """One ``alpha`` vector per layer decision (shared keys share it); weights softmax(alpha/T)."""
+    """One ``alpha`` vector per layer decision (shared keys share it); weights softmax(alpha/T),
+    or DrNAS's Dirichlet draws with ``mixing="dirichlet"``."""
 
-    def __init__(self, temperature: float = 1.0, alpha_init: float = 1e-3, seed: int = 0) -> None:
+    def __init__(self, temperature: float = 1.0, alpha_init: float = 1e-3, seed: int = 0,
+                 mixing: str = "softmax") -> None:
         super().__init__()
+        if mixing not in MIXINGS:
+            raise bad_value("mixing", mixing, ", ".join(MIXINGS))
+        self.mixing = mixing  # "dirichlet": DrNAS samples in training (supernas.oneshot.dirichlet)
         self.temperature = temperature
         self.alpha_init = alpha_init  # DARTS code: alpha = 1e-3 * N(0, 1)
         self.generator = torch.Generator().manual_seed(seed)
@@ -61,12 +67,20 @@ class DartsMutator(MixingMutator):
         """The architecture parameters, in decision order (register them to move devices)."""
         return list(self.alpha.values())
 
-    def layer_weights(self, key: str) -> torch.Tensor:
+    def layer_weights(self, key: str, sample: bool = False) -> torch.Tensor:
+        """Mixing weights of ``key`` (``[n_choices]``); ``sample``: a Dirichlet draw (training)."""
+        sample = sample and self.mixing == "dirichlet"
         if self._cache is None:
-            return torch.softmax(self.alpha[key] / self.temperature, dim=-1)  # [n_choices]
-        if key not in self._cache:
-            self._cache[key] = torch.softmax(self.alpha[key] / self.temperature, dim=-1)
-        return self._cache[key]
+            return self._weights(key, sample)
+        slot = f"{key}\0sample" if sample else key
+        if slot not in self._cache:
+            self._cache[slot] = self._weights(key, sample)
+        return self._cache[slot]
+
+    def _weights(self, key: str, sample: bool) -> torch.Tensor:
+        if self.mixing == "dirichlet":
+            return dirichlet_weights(self.alpha[key], self.temperature, sample)
+        return torch.softmax(self.alpha[key] / self.temperature, dim=-1)
 
     @contextmanager
     def once_per_pass(self) -> Iterator[None]:
@@ -83,7 +97,7 @@ class DartsMutator(MixingMutator):
                 if not isinstance(op, Zero)]
         if not live:
             return super().layer_forward(mutable, *args, **kwargs)
-        weights = self.layer_weights(mutable.key)  # [n_choices]
+        weights = self.layer_weights(mutable.key, sample=mutable.training)  # [n_choices]
         out = None
         for i, op in live:
             term = op(*args, **kwargs) * weights[i]
@@ -94,7 +108,8 @@ class DartsMutator(MixingMutator):
         return out
 
     def probabilities(self) -> dict[str, torch.Tensor]:
-        """Detached ``softmax(alpha / T)`` per layer decision."""
+        """Detached mixing weights per layer decision (``softmax(alpha / T)``; Dirichlet: the
+        sharpened mean)."""
         return {k: self.layer_weights(k).detach() for k in self.alpha}
 
     def edge_strength(self, key: str) -> float:
