@@ -78,15 +78,6 @@ def time_steps(step: Callable[[int], Any], warmup: int,
     return wall, cpu
 
 
-def make_batches(n: int, batch: int, seed: int) -> list[tuple[Any, Any]]:
-    """``n`` random CIFAR-shaped batches (x: [batch, 3, 32, 32], y: [batch])."""
-    import torch
-
-    g = torch.Generator().manual_seed(seed)
-    return [(torch.randn(batch, 3, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g))
-            for _ in range(n)]
-
-
 def worker(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Build configuration ``name``, time its steps, report times and peak memory."""
     import torch

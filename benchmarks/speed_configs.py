@@ -14,12 +14,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmarks.speed import make_batches
-
 Step = Callable[[int], Any]
 SGD = {"lr": 0.025, "momentum": 0.9, "weight_decay": 3e-4}  # DARTS weight optimiser (arXiv 1806.09055)
 ADAM = {"lr": 3e-4, "betas": (0.5, 0.999), "weight_decay": 1e-3}  # DARTS architecture optimiser
 CLIP = 5.0  # DARTS gradient norm clip
+
+
+def make_batches(n: int, batch: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``n`` random CIFAR-shaped batches (x: [batch, 3, 32, 32], y: [batch])."""
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(batch, 3, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g))
+            for _ in range(n)]
 
 
 def _space(s: dict[str, Any]) -> nn.Module:

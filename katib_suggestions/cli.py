@@ -1,12 +1,10 @@
 """``supernas katib ...``: the ``supernas`` CLI's extension hook (``trial_templates/cli.py``
-``EXTENSIONS``). Importing this registers the ``katib-macro`` space, so plain
-``supernas train --architecture-json=b64:...`` builds Katib suggestions too."""
+``EXTENSIONS``). Plain ``supernas train --architecture-json=b64:...`` builds Katib suggestions
+too: their ``katib-macro`` space is a core space (``supernas.spaces.katib_macro``)."""
 from __future__ import annotations
 
 import argparse
 from typing import Any
-
-from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro)
 
 
 def add_subcommand(subparsers: Any) -> None:

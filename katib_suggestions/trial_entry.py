@@ -5,7 +5,7 @@
 - ``train --architecture-json=${trialParameters.architecture} [--trial-dir DIR] [supernas train
   flags]``: ``supernas-enas/-evolution/-random`` trials. With ``--trial-dir`` (the Experiment's
   ``suggestion_trial_dir``) the child starts from the shared supernet weights ``DIR/supernet.pt``
-  when present, and after training its weights are written back into the supernet as
+  when present (``supernas train --init-from``), and after training its weights are written back into the supernet as
   ``DIR/supernet-out.pt`` (temporary file + rename), which the suggestion service adopts as the
   new shared weights (see ``katib_suggestions.weights``).
 - ``search --algorithm darts|bats --algorithm-settings=k=v,... --search-space=op,op
@@ -13,21 +13,18 @@
   the trial recipe become ``supernas search`` flags and space arguments, the others ``--set``.
 
 Without ``--trial-dir`` ``train`` is exactly ``supernas train`` (which reads the ``b64:``
-architecture itself); this module only adds what the supernas CLI has no flag for.
+architecture itself); this module only adds the shared-weights protocol around it.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from katib_suggestions import macro_space  # noqa: F401  (registers katib-macro for the CLI)
 from katib_suggestions.formats import parse_flat_settings
 from katib_suggestions.weights import IN_FILE, OUT_FILE
 from supernas.errors import SupernasError
@@ -61,29 +58,6 @@ def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
     return argv + list(rest)
 
 
-@contextlib.contextmanager
-def child_from_supernet(supernet_file: Path) -> Iterator[None]:
-    """While active, ``Architecture.build()`` copies the child's weights from the saved supernet
-    weights (a ``state_dict`` keyed by supernet module paths; candidates are keyed by op token, so
-    every trial names a candidate's weights alike). Weights the file lacks stay fresh."""
-    from supernas.architecture import Architecture
-
-    original = Architecture.build
-
-    def build(self: Architecture) -> Any:
-        child = original(self)
-        shared = torch.load(supernet_file, map_location="cpu", weights_only=True)
-        own = child.state_dict()
-        child.load_state_dict({k: shared.get(k, v) for k, v in own.items()})
-        return child
-
-    Architecture.build = build  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Architecture.build = original  # type: ignore[method-assign]
-
-
 def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
     """Merge the trained child (``model.pt`` of ``supernas train``) into the shared supernet
     weights and write ``trial_dir/supernet-out.pt`` atomically. Both files are read with
@@ -103,23 +77,27 @@ def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
     return out
 
 
+def train_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
+    """``supernas train`` arguments for a ``supernas-enas/-evolution/-random`` trial; with the
+    shared supernet weights in ``--trial-dir`` the child starts from them (``--init-from``)."""
+    argv = ["train", "--architecture-json", args.architecture_json, "--output", str(args.output)]
+    shared = Path(args.trial_dir) / IN_FILE if args.trial_dir else None
+    if shared is not None and shared.is_file():
+        argv += ["--init-from", str(shared)]
+    return argv + list(rest)
+
+
 def run_train(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from trial_templates.cli import main as supernas_main
 
-    output = Path(args.output)
-    argv = ["train", "--architecture-json", args.architecture_json, "--output", str(output), *rest]
-    if not args.trial_dir:
-        return supernas_main(argv)
-    trial_dir = Path(args.trial_dir)
-    shared = trial_dir / IN_FILE
-    with child_from_supernet(shared) if shared.is_file() else contextlib.nullcontext():
-        code = supernas_main(argv)
-    if code == 0 and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 publishes
-        try:
-            publish_supernet(output / "model.pt", trial_dir)
-        except SupernasError as exc:
-            print(f"supernas: error: {exc}", file=sys.stderr)
-            return 2
+    code = supernas_main(train_argv(args, rest))
+    if not args.trial_dir or code != 0 or os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 publishes
+        return code
+    try:
+        publish_supernet(Path(args.output) / "model.pt", Path(args.trial_dir))
+    except SupernasError as exc:
+        print(f"supernas: error: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -29,6 +29,7 @@ from torch import nn
 
 from supernas.architecture import Architecture
 from supernas.space import Choice, decisions
+from supernas.spaces import architecture_of, build_child, create_space
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -64,7 +65,7 @@ def accuracy(forward: Any, data: Batch) -> float:
 def train_child(arch: Architecture, args: argparse.Namespace) -> dict[str, Any]:
     """Train the frozen child of ``arch`` for ``args.epochs`` epochs; report every epoch."""
     train, val = digits_data(args.seed, args.device)
-    model = arch.build().to(args.device)
+    model = build_child(arch).to(args.device)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     acc = 0.0
@@ -84,7 +85,6 @@ def train_child(arch: Architecture, args: argparse.Namespace) -> dict[str, Any]:
 def run_oneshot(params: Mapping[str, Any], args: argparse.Namespace) -> tuple[dict[str, Any], Architecture]:
     """Run one whole one-shot search (weights + architecture steps), report every epoch."""
     from supernas.oneshot import ALGORITHMS
-    from supernas.spaces import architecture_of, create_space
 
     space = create_space(params["space"], **params["space_args"]).to(args.device)
     algo = ALGORITHMS.create(params["algorithm"], space=space, **params["settings"])
@@ -99,7 +99,7 @@ def run_oneshot(params: Mapping[str, Any], args: argparse.Namespace) -> tuple[di
         nni.report_intermediate_result({"default": accuracy(algo.eval_forward, val)})
     choices = algo.select(list(batches(val, args.batch_size, args.seed)))
     arch = architecture_of(space, choices)
-    child_params = sum(p.numel() for p in arch.build().parameters())
+    child_params = sum(p.numel() for p in build_child(arch).parameters())
     return {"default": accuracy(algo.eval_forward, val), "params": child_params}, arch
 
 
@@ -115,7 +115,6 @@ def architecture_from(params: Mapping[str, Any], space: str | None) -> Architect
         return Architecture.from_dict(params)
     if space is None:
         raise SystemExit("flat NNI parameters need --space NAME (a registered supernas space)")
-    from supernas.spaces import architecture_of, create_space
 
     model = create_space(space)
     by_key = {d.key: d for d in decisions(model)}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with the CPU build of torch and every extra (trial, nni, katib, dev).
+# Create .venv with the CPU build of torch and every extra (trial, nni, katib, export, dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv

@@ -3,14 +3,14 @@
 The core (this package) depends on torch, numpy and pyyaml only; the NNI, Katib and Lightning
 adapters live in ``nni_plugins``, ``katib_suggestions`` and ``trial_templates``.
 """
-from supernas.architecture import Architecture, validate
+from supernas.architecture import Architecture
 from supernas.errors import ArchitectureError, ConfigError, RegistryError, SpaceError, SupernasError
 from supernas.freeze import copy_weights, freeze
 from supernas.mutables import InputChoice, LayerChoice, Mutable
 from supernas.mutator import (ChoiceMutator, FixedMutator, MixingMutator, Mutator,
                               SamplingMutator, UniformMutator)
-from supernas.space import Decision, decisions, space_size
-from supernas.spaces import SPACES, architecture_of, create_space
+from supernas.space import Decision, decisions, space_size, validate
+from supernas.spaces import SPACES, architecture_of, build_child, create_space, space_of
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,6 @@ __all__ = [
     "Architecture", "ArchitectureError", "ChoiceMutator", "ConfigError", "Decision",
     "FixedMutator", "InputChoice", "LayerChoice", "MixingMutator", "Mutable", "Mutator",
     "RegistryError", "SPACES", "SamplingMutator", "SpaceError", "SupernasError",
-    "UniformMutator", "architecture_of", "copy_weights", "create_space", "decisions", "freeze",
-    "space_size", "validate",
+    "UniformMutator", "architecture_of", "build_child", "copy_weights", "create_space", "decisions",
+    "freeze", "space_of", "space_size", "validate",
 ]

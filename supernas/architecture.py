@@ -1,7 +1,8 @@
 """Architectures: a mapping key -> choice, with a lossless, readable JSON form.
 
 The JSON records which space the architecture belongs to and the space's constructor arguments,
-so ``Architecture.load(path).build()`` recreates the frozen child without any other file::
+so ``build_child(Architecture.load(path))`` (``supernas.spaces``) recreates the frozen child
+without any other file::
 
     {
       "format": "supernas.architecture/1",
@@ -11,52 +12,21 @@ so ``Architecture.load(path).build()`` recreates the frozen child without any ot
     }
 
 Layer choices are op names (strings); input choices are sorted lists of input indices.
+An architecture is a plain value: it neither builds nor validates itself against a space
+(``supernas.space.validate`` checks it, ``supernas.spaces.build_child`` builds it).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from supernas.errors import ArchitectureError
-from supernas.space import Choice, Decision
+from supernas.space import Choice, normalise, problems, validate
 
 FORMAT = "supernas.architecture/1"
-
-
-def problems(choices: Mapping[str, Any], space_decisions: Sequence[Decision]) -> list[str]:
-    """Every way ``choices`` does not fit ``space_decisions`` (empty when it fits)."""
-    found: list[str] = []
-    by_key = {d.key: d for d in space_decisions}
-    for key in choices:
-        if key not in by_key:
-            found.append(f"{key}: unknown key (value {choices[key]!r}); allowed keys: "
-                         + ", ".join(by_key))
-    for d in space_decisions:
-        if d.key not in choices:
-            found.append(f"{d.key}: missing; allowed: {d.allowed()}")
-        else:
-            issue = d.problem(choices[d.key])
-            if issue:
-                found.append(issue)
-    return found
-
-
-def validate(choices: Mapping[str, Any], space_decisions: Sequence[Decision]) -> dict[str, Choice]:
-    """Return a normalised copy of ``choices`` or raise ``ArchitectureError`` listing every problem."""
-    found = problems(choices, space_decisions)
-    if found:
-        raise ArchitectureError(found)
-    return {d.key: _normalise(choices[d.key]) for d in space_decisions}
-
-
-def _normalise(value: Any) -> Choice:
-    """Input choices as sorted lists; anything that is not a list of ints is left for validation."""
-    if isinstance(value, (list, tuple)):
-        ints = all(isinstance(i, int) and not isinstance(i, bool) for i in value)
-        return sorted(value) if ints else list(value)
-    return value
+__all__ = ["FORMAT", "Architecture", "problems", "validate"]  # problems, validate: from supernas.space
 
 
 @dataclass
@@ -94,7 +64,7 @@ class Architecture:
         if not isinstance(space_args, Mapping):
             raise ArchitectureError([f"space_args: {space_args!r} is not allowed; allowed: an "
                                      "object of keyword arguments"])
-        return cls(choices={k: _normalise(v) for k, v in data["choices"].items()},
+        return cls(choices={k: normalise(v) for k, v in data["choices"].items()},
                    space=space, space_args=dict(space_args))
 
     @classmethod
@@ -111,17 +81,3 @@ class Architecture:
         if not p.is_file():
             raise ArchitectureError([f"architecture file {str(p)!r} does not exist"])
         return cls.from_json(p.read_text())
-
-    def build_space(self) -> Any:
-        """Create the (super)net this architecture belongs to, from the spaces registry."""
-        from supernas.spaces import create_space
-
-        if not self.space:
-            raise ArchitectureError(["space: missing; cannot build without a space name"])
-        return create_space(self.space, **self.space_args)
-
-    def build(self) -> Any:
-        """Create the frozen child network (fresh weights)."""
-        from supernas.freeze import freeze
-
-        return freeze(self.build_space(), self)

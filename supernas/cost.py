@@ -20,6 +20,7 @@ from supernas.architecture import Architecture
 from supernas.errors import bad_value
 from supernas.freeze import freeze
 from supernas.space import Choice
+from supernas.spaces import space_of
 
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -80,12 +81,12 @@ def architecture_cost(architecture: Architecture | dict[str, Choice],
     """``{"params": ..., "macs": ...}`` of the frozen child of ``architecture``.
 
     The child is frozen from ``space`` when given (no new supernet is built), otherwise from the
-    space the architecture names (``Architecture.build_space``).
+    space the architecture names (``supernas.spaces.space_of``).
     """
     if space is None:
         if not isinstance(architecture, Architecture):
             raise bad_value("space", None, "a space module when the architecture is a plain "
                             "mapping (an Architecture names its own space)")
-        space = architecture.build_space()
+        space = space_of(architecture)
     child = freeze(space, architecture)
     return {"params": count_parameters(child), "macs": count_macs(child, input_size)}

@@ -13,9 +13,9 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from supernas.architecture import Architecture, validate
+from supernas.architecture import Architecture
 from supernas.mutables import InputChoice, LayerChoice, Mutable, reduce_inputs
-from supernas.space import Choice, decisions, named_mutables
+from supernas.space import Choice, decisions, named_mutables, validate
 
 
 class FrozenLayer(nn.Module):

@@ -10,17 +10,24 @@ NAS-Bench-201 cell repeated through the skeleton).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
 
 from supernas.errors import SpaceError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from supernas.mutator import Mutator
-
 REDUCTIONS = ("sum", "mean", "concat")
+
+
+class Runner(Protocol):
+    """What a mutable hands its ``forward`` to: every ``supernas.mutator.Mutator`` is one."""
+
+    def layer_forward(self, mutable: LayerChoice, *args: Any, **kwargs: Any) -> Any: ...
+
+    def input_forward(self, mutable: InputChoice, inputs: list[torch.Tensor]) -> torch.Tensor | None: ...
+
+    def active_inputs(self, mutable: InputChoice) -> list[int] | None: ...
 
 
 class Mutable(nn.Module):
@@ -40,7 +47,7 @@ class Mutable(nn.Module):
         object.__setattr__(self, "_mutator", None)
 
     @property
-    def mutator(self) -> "Mutator":
+    def mutator(self) -> Runner:
         if self._mutator is None:
             raise RuntimeError(
                 f"mutable {self.key!r} has no mutator bound; call e.g. "
@@ -48,7 +55,7 @@ class Mutable(nn.Module):
             )
         return self._mutator
 
-    def bind_mutator(self, mutator: "Mutator | None") -> None:
+    def bind_mutator(self, mutator: Runner | None) -> None:
         object.__setattr__(self, "_mutator", mutator)
 
     def signature(self) -> tuple[Any, ...]:

@@ -18,9 +18,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from supernas.architecture import Architecture, validate
+from supernas.architecture import Architecture
 from supernas.mutables import InputChoice, LayerChoice, Mutable, reduce_inputs, weighted_sum
-from supernas.space import Choice, Decision, decisions, mutables_by_key
+from supernas.space import Choice, Decision, decisions, mutables_by_key, validate
 
 
 class Mutator(ABC):

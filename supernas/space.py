@@ -1,18 +1,19 @@
-"""Flatten a model's mutables into an ordered list of decisions.
+"""Flatten a model's mutables into an ordered list of decisions, and check choices against them.
 
 The order is the module registration order (``named_modules``), so it is stable for a given
-space and its constructor arguments; controllers (ENAS) and encoders rely on it.
+space and its constructor arguments; controllers (ENAS) and encoders rely on it. ``validate``
+checks an architecture's choices (a plain mapping key -> choice) against those decisions.
 """
 from __future__ import annotations
 
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, Mapping, Sequence
 
 from torch import nn
 
-from supernas.errors import SpaceError
+from supernas.errors import ArchitectureError, SpaceError
 from supernas.mutables import InputChoice, LayerChoice, Mutable
 
 Choice = Any  # str for a layer decision, list[int] for an input decision
@@ -74,6 +75,40 @@ class Decision:
 
 def _is_index(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def problems(choices: Mapping[str, Any], space_decisions: Sequence[Decision]) -> list[str]:
+    """Every way ``choices`` does not fit ``space_decisions`` (empty when it fits)."""
+    found: list[str] = []
+    by_key = {d.key: d for d in space_decisions}
+    for key in choices:
+        if key not in by_key:
+            found.append(f"{key}: unknown key (value {choices[key]!r}); allowed keys: "
+                         + ", ".join(by_key))
+    for d in space_decisions:
+        if d.key not in choices:
+            found.append(f"{d.key}: missing; allowed: {d.allowed()}")
+        else:
+            issue = d.problem(choices[d.key])
+            if issue:
+                found.append(issue)
+    return found
+
+
+def validate(choices: Mapping[str, Any], space_decisions: Sequence[Decision]) -> dict[str, Choice]:
+    """Return a normalised copy of ``choices`` or raise ``ArchitectureError`` listing every problem."""
+    found = problems(choices, space_decisions)
+    if found:
+        raise ArchitectureError(found)
+    return {d.key: normalise(choices[d.key]) for d in space_decisions}
+
+
+def normalise(value: Any) -> Choice:
+    """Input choices as sorted lists; anything that is not a list of ints is left for validation."""
+    if isinstance(value, (list, tuple)):
+        ints = all(_is_index(i) for i in value)
+        return sorted(value) if ints else list(value)
+    return value
 
 
 def _decision_of(m: Mutable) -> Decision:

@@ -75,6 +75,7 @@ from supernas.architecture import Architecture
 from supernas.binarize import binary_convs, set_binary_mode
 from supernas.errors import ConfigError, SpaceError, bad_value
 from supernas.oneshot.bats import distillation_loss
+from supernas.spaces import build_child
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 TEACHERS = ("real",)  # or an nn.Module; None: no distillation
@@ -184,10 +185,11 @@ class TwoStagePlan:
     teacher: str | nn.Module | None = None
     teacher_stage: StageSettings | None = None  # trains the teacher when teacher == "real"
     distill: Distillation | None = None  # the settings; the teacher module is set per stage
+    init_from: Mapping[str, torch.Tensor] | None = None  # initial weights (``build_child``)
 
     def build_stage1(self) -> nn.Module:
         """The frozen child with fresh weights, binary activations and real weights."""
-        model = self.architecture.build()
+        model = build_child(self.architecture, self.init_from)
         if not binary_convs(model):
             raise SpaceError(f"two-stage evaluation needs binary ops; the architecture of space "
                              f"{self.architecture.space!r} has none (allowed: e.g. space 'bats')")

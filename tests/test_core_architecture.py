@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from supernas import Architecture, ArchitectureError, create_space, decisions, validate
+from supernas import Architecture, ArchitectureError, build_child, create_space, decisions, space_of, validate
 from supernas.errors import RegistryError
 
 DARTS_ARGS = {"cells": 3, "channels": 2, "nodes": 2}
@@ -73,14 +73,14 @@ def test_file_round_trip_and_build(tmp_path: Path, darts_decisions: list) -> Non
     arch.save(tmp_path / "arch.json")
     loaded = Architecture.load(tmp_path / "arch.json")
     assert loaded == arch
-    assert decisions(loaded.build_space()) == darts_decisions
-    assert loaded.build().supernas_architecture == arch.choices
+    assert decisions(space_of(loaded)) == darts_decisions
+    assert build_child(loaded).supernas_architecture == arch.choices
 
 
 def test_load_and_build_errors(tmp_path: Path) -> None:
     with pytest.raises(ArchitectureError, match="does not exist"):
         Architecture.load(tmp_path / "missing.json")
     with pytest.raises(ArchitectureError, match="space: missing"):
-        Architecture({"e0": "none"}).build()
+        build_child(Architecture({"e0": "none"}))
     with pytest.raises(RegistryError, match="unknown space 'nope'"):
-        Architecture({"e0": "none"}, space="nope").build()
+        build_child(Architecture({"e0": "none"}, space="nope"))

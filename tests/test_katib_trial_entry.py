@@ -12,9 +12,11 @@ from kubeflow.katib import katib_api_pb2 as pb
 from katib_suggestions.algorithms import ALGORITHMS
 from katib_suggestions.experiment import experiment_message
 from katib_suggestions.testing import MINIMAL_ENAS, with_algorithm
-from katib_suggestions.trial_entry import build_parser, child_from_supernet, main, search_argv
+from katib_suggestions.trial_entry import build_parser, main, search_argv, train_argv
 from supernas.architecture import Architecture
+from supernas.spaces import build_child, space_of
 from trial_templates.archsource import find_architecture
+from trial_templates.train_runner import load_init_weights
 
 C = pb.TrialStatus.TrialConditionType
 TRAIN_FLAGS = ["--data", "digits", "--subset", "64", "--epochs", "1", "--batch-size", "32",
@@ -63,14 +65,23 @@ def test_child_starts_from_the_shared_supernet(tmp_path: Path) -> None:
     algo = ALGORITHMS.create("supernas-enas", experiment=exp, state_dir=tmp_path)
     value = algo.get_suggestions(request(exp, [], 1))[0].assignments["architecture"]
     arch = find_architecture(None, value, None, env={})
-    supernet = arch.build_space()
+    supernet = space_of(arch)
     torch.save(supernet.state_dict(), tmp_path / "supernet.pt")
-    with child_from_supernet(tmp_path / "supernet.pt"):
-        child = arch.build()
-    fresh = Architecture.from_dict(arch.to_dict()).build()
+    child = build_child(arch, init_from=load_init_weights(tmp_path / "supernet.pt"))
+    fresh = build_child(Architecture.from_dict(arch.to_dict()))
     source = supernet.state_dict()
     assert all(torch.equal(source[k], v) for k, v in child.state_dict().items())
     assert any(not torch.equal(source[k], v) for k, v in fresh.state_dict().items() if v.is_floating_point())
+
+
+def test_train_starts_from_the_shared_weights_only_when_present(tmp_path: Path) -> None:
+    argv = ["train", "--architecture-json", "b64:e30=", "--trial-dir", str(tmp_path), "--output", "o"]
+    args, rest = build_parser().parse_known_args([*argv, "--epochs", "1"])
+    assert train_argv(args, rest) == ["train", "--architecture-json", "b64:e30=", "--output", "o",
+                                      "--epochs", "1"]
+    torch.save({}, tmp_path / "supernet.pt")
+    assert train_argv(args, rest) == ["train", "--architecture-json", "b64:e30=", "--output", "o",
+                                      "--init-from", str(tmp_path / "supernet.pt"), "--epochs", "1"]
 
 
 def test_search_arguments_from_supernas_darts_assignments() -> None:

@@ -14,7 +14,6 @@ import pytest
 import torch
 from torch import nn
 
-import katib_suggestions.macro_space  # noqa: F401  (adapter space: same invariants)
 from supernas import (
     Architecture,
     ArchitectureError,
@@ -22,10 +21,12 @@ from supernas import (
     MixingMutator,
     UniformMutator,
     architecture_of,
+    build_child,
     copy_weights,
     create_space,
     decisions,
     freeze,
+    space_of,
 )
 from supernas.errors import ConfigError, RegistryError
 from supernas.freeze import DroppedLayer
@@ -89,7 +90,7 @@ def test_fixed_supernet_equals_frozen_child(name: str) -> None:
         assert set(child.state_dict()) <= set(space.state_dict())
         torch.testing.assert_close(space(x), child(x), rtol=1e-5, atol=1e-6)
         if i == 0:  # a fresh child of the same architecture, weights copied from the supernet
-            rebuilt = architecture_of(space, choices).build().eval()
+            rebuilt = build_child(architecture_of(space, choices)).eval()
             assert copy_weights(space, rebuilt) == len(rebuilt.state_dict())
             torch.testing.assert_close(space(x), rebuilt(x), rtol=1e-5, atol=1e-6)
 
@@ -105,7 +106,7 @@ def test_json_round_trip(name: str, tmp_path: Any) -> None:
         arch.save(tmp_path / f"{i}.json")
         loaded = Architecture.load(tmp_path / f"{i}.json")
         assert loaded.choices == choices
-        assert decisions(loaded.build_space()) == decisions(space)
+        assert decisions(space_of(loaded)) == decisions(space)
 
 
 def _draws_needed(probabilities: list[float], false_failure: float) -> int:

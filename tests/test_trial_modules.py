@@ -12,7 +12,7 @@ from supernas.architecture import Architecture
 from supernas.errors import SupernasError
 from supernas.oneshot import ALGORITHMS
 from supernas.space import decisions
-from supernas.spaces import create_space
+from supernas.spaces import create_space, space_of
 from trial_templates.config import SearchConfig, TrainConfig
 from trial_templates.runner import run_search
 from trial_templates.train_runner import run_train
@@ -40,7 +40,7 @@ def test_algorithm_runs_end_to_end(algorithm: str, tmp_path: Path) -> None:
     result = _search(algorithm, tmp_path)
     arch = Architecture.load(tmp_path / "architecture.json")
     assert arch.to_dict() == result["architecture"]
-    space = arch.build_space()
+    space = space_of(arch)
     assert not Architecture.from_dict(result["architecture"]).choices.keys() ^ {d.key for d in decisions(space)}
     assert 0.0 <= result["metrics"]["val_acc"] <= 1.0 and result["metrics"]["params"] > 0
     needs_training = ALGORITHMS.create(algorithm, space=space, **SETTINGS.get(algorithm, {})).needs_training
@@ -55,7 +55,7 @@ def _check_darts_checkpoint(out: Path) -> None:
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     alpha = ckpt["supernas"]["algorithm"]["alpha"]
     current = Architecture.load(out / "architecture_current.json").choices
-    ops = {d.key: d.choices for d in decisions(Architecture.load(out / "architecture.json").build_space())}
+    ops = {d.key: d.choices for d in decisions(space_of(Architecture.load(out / "architecture.json")))}
     assert set(alpha) == set(current)
     best = {k: ops[k][int(v.argmax())] for k, v in alpha.items()}
     assert all(best[k] in (current[k], "none") for k in alpha)  # derivation may skip "none"

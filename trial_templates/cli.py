@@ -1,7 +1,8 @@
 """The ``supernas`` command (also ``python -m trial_templates``).
 
-Subcommands live in a registry: ``@subcommand("name")`` registers a function that adds its parser
-to argparse's subparsers and sets ``func`` (called with the parsed args; returns an exit code).
+Subcommands live in a registry (``trial_templates.subcommands``): ``@subcommand("name")`` registers
+a function that adds its parser to argparse's subparsers and sets ``func`` (called with the parsed
+args; returns an exit code); ``trial_templates.commands`` registers search, train, export, spaces.
 Other packages extend the CLI through a documented hook: every module in ``EXTENSIONS`` that is
 importable must define ``add_subcommand(subparsers)`` (``nni_plugins.cli`` adds ``supernas nni``;
 ``katib_suggestions.cli`` may add ``supernas katib``); a module that is not installed is skipped.
@@ -14,28 +15,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable
 from typing import Any
 
+import trial_templates.commands  # noqa: F401  (registers search, train, export, spaces)
 from supernas.errors import SupernasError
+from trial_templates.subcommands import SUBCOMMANDS, subcommand
 
 EXTENSIONS = ("nni_plugins.cli", "katib_suggestions.cli")
-SUBCOMMANDS: dict[str, Callable[[Any], None]] = {}
-
-
-def subcommand(name: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
-    """Register ``add(subparsers)`` as the builder of subcommand ``name``."""
-
-    def decorate(add: Callable[[Any], None]) -> Callable[[Any], None]:
-        SUBCOMMANDS[name] = add
-        return add
-
-    return decorate
+__all__ = ["EXTENSIONS", "SUBCOMMANDS", "build_parser", "main", "subcommand"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import trial_templates.commands  # noqa: F401  (registers search, train, export, spaces)
-
+    """The ``supernas`` parser: every registered subcommand, then the installed extensions."""
     parser = argparse.ArgumentParser(prog="supernas", description="Weight-sharing NAS for NNI, "
                                      "Katib and PyTorch Lightning")
     sub = parser.add_subparsers(dest="command", required=True)

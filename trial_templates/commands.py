@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from trial_templates.cli import subcommand
 from trial_templates.config import REPORTS, RunConfig, SearchConfig, TrainConfig, parse_pairs
 from trial_templates.reporting import parse_metric_names
+from trial_templates.subcommands import subcommand
 
 ALGORITHM_NAMES = ("enas", "darts", "bats", "spos", "random", "zero-shot")
 DATA_NAMES = ("digits", "cifar10", "synthetic", "mnist1d")
@@ -93,13 +93,16 @@ def add_train(sub: Any) -> None:
     p.add_argument("--bats-stages", action="store_true", help="BATS two-stage evaluation")
     p.add_argument("--stage-set", action="append", default=[], metavar="K=V",
                    help="two_stage_plan setting, e.g. stage2_epochs=5")
+    p.add_argument("--init-from", default=None, metavar="FILE",
+                   help="initial weights: a state_dict keyed by supernet module paths (e.g. shared "
+                   "supernet weights); tensors it lacks stay fresh")
     _common(p, epochs=20)
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from trial_templates.archsource import find_architecture
-    from trial_templates.train_runner import run_train
+    from trial_templates.train_runner import load_init_weights, run_train
 
     space_args = parse_pairs(args.space_arg, "space-arg")
     arch = find_architecture(args.architecture, args.architecture_json, args.space, space_args)
@@ -107,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                       grad_clip=args.grad_clip, optimizer=args.optimizer, bats_stages=args.bats_stages,
                       stage_settings=parse_pairs(args.stage_set, "stage-set"))
-    run_train(cfg)
+    run_train(cfg, load_init_weights(args.init_from) if args.init_from else None)
     return 0
 
 

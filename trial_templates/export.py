@@ -1,5 +1,6 @@
 """``supernas export``: a trained child (``model.pt`` from ``supernas train``) or an architecture
-(fresh weights) to TorchScript (``torch.jit.trace``) or ONNX (only when ``onnx`` is installed).
+(fresh weights) to TorchScript (``torch.jit.trace``) or ONNX (``torch.onnx.export``; needs the
+``export`` extra: ``onnx`` and ``onnxscript``, plus ``onnxruntime`` to run the file).
 
 ``model.pt`` holds plain data only (architecture dict, input shape, tensors, binary mode), so it
 is read with ``weights_only=True``: a tampered file is refused and runs no code."""
@@ -14,9 +15,11 @@ from torch import nn
 
 from supernas.architecture import Architecture
 from supernas.errors import ConfigError, bad_value
+from supernas.spaces import build_child
 from trial_templates.checkpoint import load_torch_file
 
 FORMATS = ("torchscript", "onnx")
+ONNX_NEEDS = ("onnx", "onnxscript")  # torch.onnx.export(dynamo=True) imports both
 MODEL_KEYS = ("architecture", "state_dict", "input_shape")
 ALLOWED = "allowed: a model.pt written by `supernas train`"
 
@@ -26,7 +29,7 @@ def load_child(checkpoint: str | None, architecture: str | None,
     """The child network (eval mode) and the shape of one input."""
     if checkpoint:
         saved = read_model_file(Path(checkpoint))
-        model = Architecture.from_dict(saved["architecture"]).build()
+        model = build_child(Architecture.from_dict(saved["architecture"]))
         if saved.get("binary_mode"):
             from supernas.binarize import set_binary_mode
 
@@ -34,7 +37,7 @@ def load_child(checkpoint: str | None, architecture: str | None,
         model.load_state_dict(saved["state_dict"])
         shape = tuple(input_shape or saved["input_shape"])
     elif architecture:
-        model = Architecture.load(architecture).build()
+        model = build_child(Architecture.load(architecture))
         if not input_shape:
             raise bad_value("input_shape", None, "C,H,W of one input, e.g. 3,32,32 (needed with --architecture)")
         shape = tuple(input_shape)
@@ -59,16 +62,26 @@ def export(model: nn.Module, input_shape: Sequence[int], fmt: str, path: str | P
     """Write ``model`` in ``fmt``; returns the file."""
     if fmt not in FORMATS:
         raise bad_value("format", fmt, ", ".join(FORMATS))
-    example = torch.zeros(1, *input_shape)  # [1, *input_shape]
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "torchscript":
-        with torch.no_grad():
-            torch.jit.trace(model, example).save(str(out))
-        return out
-    if importlib.util.find_spec("onnx") is None:
-        raise ConfigError("format='onnx' needs the 'onnx' package, which is not installed; "
-                          "allowed: pip install onnx, or --format torchscript")
+    if fmt == "onnx":
+        return _to_onnx(model, input_shape, out)
+    example = torch.zeros(1, *input_shape)  # [1, *input_shape]
+    with torch.no_grad():
+        torch.jit.trace(model, example).save(str(out))
+    return out
+
+
+def _to_onnx(model: nn.Module, input_shape: Sequence[int], out: Path) -> Path:
+    """One self-contained ``.onnx`` file (weights inside) from torch's ``torch.export``-based
+    exporter, which needs ``onnx`` and ``onnxscript``; the batch dimension stays dynamic."""
+    missing = [m for m in ONNX_NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"format='onnx' needs the {', '.join(map(repr, missing))} package(s), which "
+                          "are not installed; allowed: pip install 'supernas[export]' (or "
+                          f"pip install {' '.join(missing)}), or --format torchscript")
+    example = torch.zeros(2, *input_shape)  # [2, *input_shape]: a batch of 1 would fix the size
+    batch = torch.export.Dim("batch")
     torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+                      dynamo=True, dynamic_shapes=({0: batch},), external_data=False, verbose=False)
     return out

@@ -3,6 +3,8 @@ evaluation (``supernas.two_stage``: stage 1 binary activations + real weights fr
 stage 2 binary weights initialised from stage 1), each stage checkpointed and resumable."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,9 @@ from torch import nn
 
 from supernas.architecture import Architecture
 from supernas.errors import bad_value
-from supernas.spaces import SPACES
-from supernas.two_stage import StageSettings, run_two_stage, two_stage_plan
-from trial_templates.checkpoint import EpochCheckpoint
+from supernas.spaces import SPACES, build_child
+from supernas.two_stage import StageSettings, TwoStagePlan, run_two_stage, two_stage_plan
+from trial_templates.checkpoint import EpochCheckpoint, load_torch_file
 from trial_templates.child_module import ChildModule
 from trial_templates.config import TrainConfig, resolved_config, save_config
 from trial_templates.reporting import choose_reporters
@@ -34,21 +36,30 @@ def child_architecture(cfg: TrainConfig, dm: Any) -> Architecture:
     return arch
 
 
-def run_train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train the child (or both BATS stages); save ``model.pt`` for ``supernas export``."""
+def load_init_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of an ``--init-from`` file, read with ``weights_only=True`` (runs no code)."""
+    return load_torch_file(path, "init_from", "allowed: a state_dict of tensors keyed by supernet "
+                           "module paths")
+
+
+def run_train(cfg: TrainConfig, init_from: Mapping[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """Train the child (or both BATS stages); save ``model.pt`` for ``supernas export``.
+
+    ``init_from``: initial weights keyed by supernet module paths (``build_child``)."""
     cfg.check()
     out = Path(cfg.output)
     reseed(cfg.seed, -1)  # child initialisation depends on the seed only
     dm = build_datamodule(cfg, "train")
     arch = child_architecture(cfg, dm)
-    model = apply_layout(arch.build(), cfg.channels_last)  # build() validates the architecture
+    model = apply_layout(build_child(arch, init_from), cfg.channels_last)  # validates the architecture
     check_forward(model, str(arch.space), dm)
     resolved = resolved_config(cfg, {"command": "train"})
     check_settings(out, resolved)  # before config.yaml is rewritten
     save_config(resolved, out / "config.yaml")
     reporters = choose_reporters(cfg.report, cfg.metric_names)
     if cfg.bats_stages:
-        model, metrics, trainer = _two_stage(cfg, arch, dm, reporters, out, resolved)
+        plan = dataclasses.replace(_plan(cfg, arch), init_from=init_from)
+        model, metrics, trainer = _two_stage(cfg, plan, dm, reporters, out, resolved)
     else:
         module = ChildModule(model, cfg.lr, cfg.momentum, cfg.weight_decay, seed=cfg.seed,
                              optimizer=cfg.optimizer)
@@ -66,10 +77,13 @@ def _validate(trainer: Any, module: ChildModule, dm: Any) -> float:
     return float(results[0]["val_acc"])
 
 
-def _two_stage(cfg: TrainConfig, arch: Architecture, dm: Any, reporters: list, out: Path,
-               resolved: dict[str, Any]) -> tuple:
+def _plan(cfg: TrainConfig, arch: Architecture) -> TwoStagePlan:
     settings = {"stage1_epochs": cfg.epochs, "stage2_epochs": cfg.epochs, **cfg.stage_settings}
-    plan = two_stage_plan(arch, **settings)
+    return two_stage_plan(arch, **settings)
+
+
+def _two_stage(cfg: TrainConfig, plan: TwoStagePlan, dm: Any, reporters: list, out: Path,
+               resolved: dict[str, Any]) -> tuple:
     trainers: list[Any] = []
 
     def train_stage(model: nn.Module, stage: StageSettings) -> None:

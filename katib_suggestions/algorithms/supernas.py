@@ -27,15 +27,15 @@ from kubeflow.katib import katib_api_pb2 as pb
 from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
 from katib_suggestions.formats import b64_json, decode
-from katib_suggestions.macro_space import BUILDERS
 from katib_suggestions.nas_config import NasSpace
 from katib_suggestions.settings import SEED, TRIAL_DIR, Setting, settings_from_signature
 from katib_suggestions.weights import SharedWeights
 from supernas.architecture import FORMAT, Architecture, validate
 from supernas.errors import bad_value
+from supernas.ops.katib_macro import KATIB_OPS
 from supernas.strategies import STRATEGIES
 
-SPACE_NAME = "katib-macro"  # registered by katib_suggestions.macro_space
+SPACE_NAME = "katib-macro"  # supernas.spaces.katib_macro
 
 
 class SupernasMultiTrial(MultiTrial):
@@ -82,10 +82,10 @@ class SupernasMultiTrial(MultiTrial):
 
 
 def _check_buildable(space: NasSpace) -> None:
-    kinds = sorted({op.type for op in space.operations} - set(BUILDERS))
+    kinds = sorted({op.type for op in space.operations} - set(KATIB_OPS))
     if kinds:
         raise bad_value("nasConfig.operations[].operationType", kinds[0],
-                        f"a type the {SPACE_NAME} space builds: " + ", ".join(BUILDERS))
+                        f"a type the {SPACE_NAME} space builds: " + ", ".join(KATIB_OPS))
 
 
 @register_algorithm("supernas-enas")

@@ -52,13 +52,18 @@ DEFAULT_GROUPS = 12  # authors' code, bats_ops.py (module docstring)
 SHUFFLE_GROUPS = 4  # authors' code: every op's output is shuffled with 4 groups
 
 
+def _sign(x: torch.Tensor) -> torch.Tensor:
+    """``+1``/``-1`` of ``x`` with ``0 -> +1`` (``torch.sign`` would give 0)."""
+    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+
+
 class _SignSTE(torch.autograd.Function):
     """sign forward; gradient passed straight through where ``|x| <= 1`` (zero elsewhere)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
-        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+        return _sign(x)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
@@ -67,8 +72,9 @@ class _SignSTE(torch.autograd.Function):
 
 
 def sign_ste(x: torch.Tensor) -> torch.Tensor:
-    """``+1``/``-1`` of ``x`` (``0 -> +1``) with the clipped straight-through gradient."""
-    return _SignSTE.apply(x)
+    """``+1``/``-1`` of ``x`` (``0 -> +1``) with the clipped straight-through gradient; without
+    autograd (inference, ``torch.jit.trace`` under ``no_grad``) the plain ops, which export."""
+    return _SignSTE.apply(x) if torch.is_grad_enabled() else _sign(x)
 
 
 class _WeightSign(torch.autograd.Function):
@@ -76,7 +82,7 @@ class _WeightSign(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
-        return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
+        return _sign(w)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
@@ -86,7 +92,7 @@ class _WeightSign(torch.autograd.Function):
 def binarize_weight(w: torch.Tensor) -> torch.Tensor:
     """``sign(W) * alpha`` with ``alpha = mean|W|`` per output channel. w: [O, I/g, k, k]."""
     alpha = w.abs().mean(dim=(1, 2, 3), keepdim=True)  # [O, 1, 1, 1]
-    return _WeightSign.apply(w) * alpha
+    return (_WeightSign.apply(w) if torch.is_grad_enabled() else _sign(w)) * alpha
 
 
 class BinaryConv2d(nn.Conv2d):

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from supernas.errors import ConfigError
+from trial_templates.data.arrays import ArrayData
 from trial_templates.data.datasets import stratified_subset
-from trial_templates.data.sources import ArrayData
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)

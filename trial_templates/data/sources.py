@@ -6,8 +6,6 @@ and CIFAR-10 is read from a local directory or zip (``trial_templates.data.cifar
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,25 +13,11 @@ import torch
 
 from supernas.errors import bad_value
 from supernas.registry import Registry
-from trial_templates.data.datasets import split_indices
+from trial_templates.data.arrays import ArrayData
+from trial_templates.data.cifar import load_cifar10
+from trial_templates.data.datasets import split_indices, stratified_subset
 
-
-@dataclass
-class ArrayData:
-    """Train pool and test set. ``x``: [N, C, H, W] or [N, C, L] (uint8 or float), ``y``: [N]."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    num_classes: int
-    mean: Sequence[float] | None = None  # applied to uint8 images after scaling to [0, 1]
-    std: Sequence[float] | None = None
-    augment: bool = False  # crop + flip for training images
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_train.shape[1:])
+__all__ = ["DATA", "ArrayData"]
 
 
 DATA: Registry[ArrayData] = Registry("data set")
@@ -93,8 +77,6 @@ def cifar10(data_dir: str | None = None, subset: int | None = None, seed: int = 
             test_subset: int | None = None) -> ArrayData:
     """CIFAR-10 from ``data_dir`` (python pickles, ``train/<class>/*`` folders or the JPEG zips);
     ``subset``/``test_subset``: stratified subsets of the train/test images."""
-    from trial_templates.data.cifar import load_cifar10
-
     if data_dir is None:
         raise bad_value("data_dir", None, "a directory holding CIFAR-10 (required for cifar10)")
     return load_cifar10(Path(data_dir), subset, test_subset, seed)
@@ -103,8 +85,6 @@ def cifar10(data_dir: str | None = None, subset: int | None = None, seed: int = 
 def _with_subset(data: ArrayData, subset: int | None, seed: int) -> ArrayData:
     if subset is None:
         return data
-    from trial_templates.data.datasets import stratified_subset
-
     if subset <= 0:
         raise bad_value("subset", subset, "a positive number of training examples")
     idx = stratified_subset(data.y_train.tolist(), subset, seed)
