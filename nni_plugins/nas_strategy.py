@@ -34,10 +34,11 @@ class SupernasNasStrategy(NniStrategy):
 
     def __init__(self, strategy: str = "evolution", seed: int = 0, **settings: Any) -> None:
         super().__init__()
-        from nni_plugins.tuner_state import check_settings
+        from nni_plugins.tuner_state import check_settings, parsed_settings
 
         check_settings(strategy, seed, settings)  # clear errors before the experiment starts
-        self.strategy_name, self.seed, self.settings = strategy, seed, settings
+        self.strategy_name, self.seed = strategy, seed
+        self.settings = parsed_settings(strategy, seed, settings)
         self.search: Strategy | None = None
         self.values: dict[str, list[Any]] = {}  # layer key -> NNI values in option order
         self.lock = threading.Lock()

@@ -25,8 +25,10 @@ a grid point that was in flight and still has no result when the rest of the gri
 handed out (its re-run crashed, or NNI did not recover it) is handed out again, so none is lost
 (one whose re-run is still running then runs twice). A metric is a finite real number (``inf``,
 NaN and booleans count as a failed search); a result naming a grid index outside the grid is
-refused. ``3e-4`` in ``settings``, ``grid`` or ``space_args`` is a number, although nnictl's
-YAML 1.1 reader leaves it a string (``supernas.yamlnum.numbers``).
+refused. Every grid point is read and validated by the algorithm's settings dataclass
+(``supernas.settings``: the parser of the CLI's ``--set`` and of Katib's settings), so ``3e-4``
+in ``settings`` or ``grid`` is a number although nnictl's YAML 1.1 reader leaves it a string
+(``supernas.yamlnum.numbers`` does the same for ``space_args``).
 """
 from __future__ import annotations
 
@@ -88,6 +90,8 @@ class SupernasOneShot(Tuner):
             raise bad_value("space", space, "one of " + ", ".join(SPACES.names()))
         if mode not in ("maximize", "minimize"):
             raise bad_value("optimize_mode", mode, "'maximize' or 'minimize'")
+        schema = ALGORITHMS.get(algorithm).settings_class  # Settings.parse, as --set and Katib
+        points = [schema.parse_given(p) for p in points]
         model = create_space(space, **space_args)
         for point in points:  # every grid point must be a valid setting: fail now, not in a trial
             ALGORITHMS.create(algorithm, space=model, **point)

@@ -68,5 +68,7 @@ class Startup:
     def _report(self) -> None:
         if not self._reported:
             self._reported = True
-            _logger.error(self.message(), exc_info=self.error)
+            # a refused setting (ConfigError and the like are ValueErrors) is bad input, not a bug:
+            # its message says everything, so no traceback
+            _logger.error(self.message(), exc_info=None if isinstance(self.error, ValueError) else self.error)
             report_startup_error(self.message())

@@ -13,7 +13,10 @@ Class arguments (``classArgs`` in the experiment config):
   receive NNI-style flat parameters (``{"e0": "nor_conv_3x3", ...}``).
 * ``seed``, ``optimize_mode`` (``maximize``/``minimize``), ``metric`` (the key read from a dict
   final result; NNI's convention is ``default``), ``state_dir`` (default: NNI's checkpoint dir);
-  every other argument is a strategy setting, checked against the strategy at ``__init__``.
+  every other argument is a strategy setting, read and validated by the strategy's settings
+  dataclass (``supernas.settings``: the same parser as the CLI's ``--set`` and Katib's settings)
+  at ``__init__``; ``nnictl`` v1 configs run the same check through ``classArgsValidator``
+  (``nni_plugins.validators``).
   nnictl reads the config with PyYAML (YAML 1.1), which leaves ``3e-4`` a string: such strings in
   settings and ``space_args`` are taken as numbers (``supernas.yamlnum.numbers``).
 
@@ -61,7 +64,7 @@ class SupernasStrategyTuner(Tuner):
     def _build(self, strategy: str | None, space: str | None, space_args: Mapping[str, Any] | None,
                seed: int, optimize_mode: str, metric: str, state_dir: str | None,
                settings: dict[str, Any]) -> None:
-        from nni_plugins.tuner_state import TunerState, check_settings
+        from nni_plugins.tuner_state import TunerState, check_settings, parsed_settings
         from supernas.errors import bad_value
         from supernas.yamlnum import numbers
 
@@ -72,6 +75,7 @@ class SupernasStrategyTuner(Tuner):
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise bad_value("seed", seed, "an integer")
         check_settings(name, seed, settings)
+        settings = parsed_settings(name, seed, settings)
         state = TunerState(name, settings, seed, optimize_mode, metric, state_dir,
                            tuner_name=type(self).__name__)
         if space is not None:

@@ -30,13 +30,19 @@ from supernas.space import Choice, Decision, decisions
 from supernas.strategies import STRATEGIES, Strategy
 
 _logger = logging.getLogger(__name__)
-#: a one-decision space used only to validate strategy settings before the real space is known.
-_PROBE_SPACE = [Decision("probe", "layer", choices=("a", "b"))]
 
 
-def check_settings(strategy_name: str, seed: int, settings: dict[str, Any]) -> None:
+def parsed_settings(strategy_name: str, seed: int, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` read and validated by the strategy's settings dataclass (``Settings.parse``,
+    as the CLI's ``--set`` and Katib's settings are): the typed values of the keys given."""
+    schema = STRATEGIES.get(strategy_name).settings_class  # type: ignore[attr-defined]
+    parsed = schema.parse_given({**settings, "seed": seed})
+    return {k: v for k, v in parsed.items() if k != "seed"}
+
+
+def check_settings(strategy_name: str, seed: int, settings: Mapping[str, Any]) -> None:
     """Raise the strategy's own clear error if ``settings`` are not valid for it."""
-    STRATEGIES.create(strategy_name, space_decisions=_PROBE_SPACE, seed=seed, **settings)
+    parsed_settings(strategy_name, seed, settings)
 
 
 class TunerState:

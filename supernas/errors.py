@@ -33,12 +33,19 @@ class SpaceError(SupernasError):
 
 
 class ConfigError(SupernasError):
-    """A setting outside its allowed range or of the wrong type."""
+    """A setting outside its allowed range or of the wrong type. Errors built by ``bad_value``
+    keep ``field``, ``value`` and ``allowed`` (adapters rename the field to their own name)."""
+
+    field: str | None = None
+    value: Any = None
+    allowed: str | None = None
 
 
 def bad_value(field: str, value: Any, allowed: str) -> ConfigError:
     """Build the standard message: ``field=value is invalid; allowed: ...``."""
-    return ConfigError(f"{field}={value!r} is invalid; allowed: {allowed}")
+    err = ConfigError(f"{field}={value!r} is invalid; allowed: {allowed}")
+    err.field, err.value, err.allowed = field, value, allowed
+    return err
 
 
 def check_positive_ints(**values: Any) -> None:

@@ -113,7 +113,7 @@ def test_probabilities_cover_every_decision() -> None:
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"reward_norm": "minmax"}, "reward_norm"), ({"failure_reward": "best"}, "failure_reward"),
-    ({"lr": -1.0}, "lr"), ({"batch_size": 0}, "aggregate"), ({"hidden_size": 0}, "hidden_size"),
+    ({"lr": -1.0}, "lr"), ({"batch_size": 0}, "batch_size"), ({"hidden_size": 0}, "hidden_size"),
 ])
 def test_bad_settings(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -44,13 +44,13 @@ CASES = [
     ("unknown setting", edit(nothing, settings={"controller_hiden_size": "3"}),
      ["controller_hiden_size", "controller_hidden_size"]),
     ("wrong type", edit(nothing, settings={"controller_hidden_size": "big"}),
-     ["algorithmSettings.controller_hidden_size", "'big'", "an integer"]),
+     ["controller_hidden_size='big'", "an integer"]),
     ("out of range", edit(nothing, settings={"controller_baseline_decay": "1.5"}),
-     ["algorithmSettings.controller_baseline_decay", "'1.5'", "<= 1"]),
+     ["controller_baseline_decay=1.5", "[0, 1)"]),
     ("darts out of range", edit(nothing, "darts", {"num_epochs": "0"}),
-     ["algorithmSettings.num_epochs", "'0'", ">= 1"]),
+     ["num_epochs=0", "an integer >= 1"]),
     ("strategy setting type", edit(nothing, "supernas-evolution", {"population_size": "1.5"}),
-     ["algorithmSettings.population_size", "'1.5'", "an integer"]),
+     ["population_size=1.5", "an integer"]),
     ("strategy setting range", edit(nothing, "supernas-evolution", {"population_size": "0"}),
      ["population_size", "0"]),
     ("missing graph config", edit(lambda c: c["spec"]["nasConfig"].pop("graphConfig")),
@@ -83,7 +83,7 @@ CASES = [
      ["nasConfig.operations[0].parameters", "filter_size"]),
     ("unknown algorithm", edit(nothing, "enas-v2"), ["algorithm.algorithmName", "enas-v2", "supernas-enas"]),
     ("relative trial dir", edit(nothing, "supernas-enas", {"suggestion_trial_dir": "weights"}),
-     ["algorithmSettings.suggestion_trial_dir", "'weights'", "absolute path"]),
+     ["suggestion_trial_dir='weights'", "absolute path"]),
 ]
 
 

@@ -67,11 +67,13 @@ def add_search(sub: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from trial_templates.config import algorithm_settings
     from trial_templates.runner import run_search
 
     cfg = SearchConfig(**_run_fields(args, "search"), algorithm=args.algorithm, space=args.space,
                        space_args=parse_pairs(args.space_arg, "space-arg"),
-                       settings=parse_pairs(args.set, "set"), arch_fraction=args.arch_fraction,
+                       settings=algorithm_settings(args.algorithm, args.set),
+                       arch_fraction=args.arch_fraction,
                        lr_schedule=args.lr_schedule, finetune_steps=args.finetune_steps,
                        finetune_lr=args.finetune_lr)
     run_search(cfg)

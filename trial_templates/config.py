@@ -1,7 +1,9 @@
 """Typed run settings (one dataclass per command), ``key=value`` parsing and the saved
 ``config.yaml``. Values of ``--set``/``--space-arg``/``--stage-set`` are parsed as YAML scalars or
 lists (``order=2``, ``temperature=0.5``, ``arch_betas=[0.5,0.999]``); ``3e-4`` is a number
-(``supernas.yamlnum``: YAML 1.2 floats, which PyYAML's YAML 1.1 would leave strings)."""
+(``supernas.yamlnum``: YAML 1.2 floats, which PyYAML's YAML 1.1 would leave strings). ``--set``
+values are then read and validated by the algorithm's settings dataclass (``algorithm_settings``,
+``supernas.settings``), the same schema NNI's ``classArgs`` and Katib's settings go through."""
 from __future__ import annotations
 
 import dataclasses
@@ -99,6 +101,15 @@ def parse_pairs(pairs: list[str] | None, field_name: str) -> dict[str, Any]:
         except yaml.YAMLError:
             out[key.strip().replace("-", "_")] = raw
     return out
+
+
+def algorithm_settings(algorithm: str, pairs: list[str] | None) -> dict[str, Any]:
+    """``--set`` pairs read and validated by the one-shot ``algorithm``'s settings dataclass
+    (``supernas.settings``, as NNI's ``classArgs`` and Katib's settings are); the keys given only."""
+    from supernas.oneshot import ALGORITHMS
+
+    schema = ALGORITHMS.get(algorithm).settings_class  # type: ignore[attr-defined]
+    return schema.parse_given(parse_pairs(pairs, "set"))
 
 
 def resolved_config(config: RunConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -21,9 +21,8 @@ saved state on the next call, so a half-applied call leaves no trace.
 from __future__ import annotations
 
 import hashlib
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,6 @@ from typing import Any
 from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions.protocol import check_label
-from katib_suggestions.settings import Setting, parse_settings
-from katib_suggestions.trials import MAX_REWARD
 from supernas.errors import bad_value
 from supernas.registry import Registry
 
@@ -73,7 +70,7 @@ class KatibAlgorithm(ABC):
             raise bad_value("objective.objectiveMetricName", "",
                             "the name of the metric the trials report (Katib requires one)")
         self.state_dir = Path(state_dir)
-        #: typed algorithm settings; subclasses fill it (``checked_settings``)
+        #: typed algorithm settings by Katib name; subclasses fill it (``settings.parse_settings``)
         self.settings: dict[str, Any] = {}
         self._spec_identity = {
             "objective": [pb.ObjectiveType.Name(objective.type), objective.objective_metric_name],
@@ -98,20 +95,6 @@ class KatibAlgorithm(ABC):
         A state file saved under another identity (an earlier experiment of the same name) is
         not restored."""
         return {"settings": dict(self.settings), **self._spec_identity}
-
-
-def checked_settings(raw: Iterable[Any], specs: Sequence[Setting]) -> dict[str, Any]:
-    """``parse_settings``, and every number finite (a NaN or inf setting would reach the
-    controller's weights); ``failure_reward`` within +-``MAX_REWARD`` (``trials.py``)."""
-    settings = parse_settings(raw, specs)
-    for name, value in settings.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise bad_value(f"algorithmSettings.{name}", str(value), "a finite number")
-    reward = settings.get("failure_reward")
-    if isinstance(reward, (int, float)) and abs(reward) > MAX_REWARD:
-        raise bad_value("algorithmSettings.failure_reward", str(reward),
-                        f"'worst', None or a number within +-{MAX_REWARD:g}")
-    return settings
 
 
 ALGORITHMS: Registry[KatibAlgorithm] = Registry("Katib algorithm")

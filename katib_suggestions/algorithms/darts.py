@@ -14,8 +14,11 @@ Drop-in format (what ``darts-cnn-cifar10/run_trial.py`` parses after ``replace("
 
 supernas format adds ``seed`` (0, 1, 2, ... per trial: repeated searches give independent seeds),
 uses supernas op names (``sep_conv_3x3`` ...) and flat ``k=v`` / ``a,b`` values (no quotes at
-all); the settings are the one-shot algorithm's own keyword arguments (e.g. the temperature of
-DARTS-T / BATS, from ``supernas.oneshot.ALGORITHMS``) plus the trial recipe (``RECIPE``).
+all); the settings are the scalar fields of the one-shot algorithm's settings dataclass (e.g. the
+temperature of DARTS-T / BATS, ``supernas.oneshot``) plus the trial recipe (``recipe.py``), read
+by the same ``Settings.parse`` as the trial's ``--set``, so a setting the trial would refuse is
+refused by ``ValidateAlgorithmSettings`` with the same message. ``numLayers`` is at most
+``MAX_CELLS``.
 """
 from __future__ import annotations
 
@@ -26,11 +29,13 @@ from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
-from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, checked_settings, register_algorithm
+from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, register_algorithm
+from katib_suggestions.algorithms.recipe import MAX_CELLS, KatibDartsSettings, TrialRecipe
 from katib_suggestions.formats import check_token, flat_list, flat_settings, katib_json
 from katib_suggestions.nas_config import parameter_values
-from katib_suggestions.settings import KATIB_DARTS, SEED, Setting, settings_from_signature
+from katib_suggestions.settings import parse_settings, plain
 from supernas.errors import bad_value
+from supernas.settings import Settings, integer
 
 #: Katib operation type -> supernas op-name stem (sizes appended as ``_KxK``).
 SUPERNAS_OP_NAMES = {"separable_convolution": "sep_conv", "dilated_convolution": "dil_conv",
@@ -76,7 +81,7 @@ class DartsDropIn(KatibAlgorithm):
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         spec = experiment.spec
-        self.settings = checked_settings(spec.algorithm.algorithm_settings, KATIB_DARTS)
+        self.settings = plain(parse_settings(spec.algorithm.algorithm_settings, [KatibDartsSettings]))
         self.search_space = darts_operations(spec.nas_config.operations.operation)
         self.num_layers = _num_layers(spec.nas_config)
         self.values = {"algorithm-settings": katib_json(self.settings),
@@ -88,17 +93,8 @@ class DartsDropIn(KatibAlgorithm):
 
 
 def _num_layers(nas: pb.NasConfig) -> int:
-    n = nas.graph_config.num_layers
-    if n < 1:
-        raise bad_value("nasConfig.graphConfig.numLayers", n, "an integer >= 1")
-    return int(n)
-
-
-#: The trial recipe around the one-shot algorithm (``supernas search`` flags / space arguments);
-#: defaults as Katib's DARTS (quark0/darts), batch size as ``supernas search``.
-RECIPE = [Setting("num_epochs", int, 50, low=1), Setting("batch_size", int, 64, low=1),
-          Setting("init_channels", int, 16, low=1), Setting("num_nodes", int, 4, low=1),
-          Setting("stem_multiplier", int, 3, low=1)]
+    integer("nasConfig.graphConfig.numLayers", nas.graph_config.num_layers, low=1, high=MAX_CELLS)
+    return int(nas.graph_config.num_layers)
 
 
 class SupernasOneShot(KatibAlgorithm):
@@ -115,7 +111,7 @@ class SupernasOneShot(KatibAlgorithm):
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         spec = experiment.spec
-        self.settings = checked_settings(spec.algorithm.algorithm_settings, self.setting_specs())
+        self.settings = plain(parse_settings(spec.algorithm.algorithm_settings, self.schemas()))
         ops = darts_operations(spec.nas_config.operations.operation)
         self.search_space = [supernas_op_name(t) for t in ops]
         _check_ops(self.search_space)
@@ -123,12 +119,11 @@ class SupernasOneShot(KatibAlgorithm):
         self.issued = 0
 
     @classmethod
-    def setting_specs(cls) -> list[Setting]:
+    def schemas(cls) -> list[type[Settings]]:
+        """The one-shot algorithm's settings dataclass, and the trial recipe."""
         from supernas.oneshot import ALGORITHMS as ONESHOT
 
-        own = settings_from_signature(ONESHOT.get(cls.oneshot_name), skip={"space"})
-        names = {s.name for s in own}
-        return own + [s for s in (*RECIPE, SEED) if s.name not in names]
+        return [ONESHOT.get(cls.oneshot_name).settings_class, TrialRecipe]  # type: ignore[attr-defined]
 
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
         # Katib's total_request_number - current_request_number is the number of assignments

@@ -18,28 +18,48 @@ supernas controller makes one REINFORCE update per batch of observed trials.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from types import SimpleNamespace
 from typing import Any
 
 from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
 from katib_suggestions.formats import decode, katib_json
-from katib_suggestions.settings import KATIB_ENAS, SEED, Setting
 from supernas.architecture import validate
-from supernas.strategies import STRATEGIES
+from supernas.settings import Settings, integer
+from supernas.strategies.enas import EnasSettings
 
-#: Katib setting -> candidate keyword names of the supernas ``enas`` strategy (first accepted wins).
-KWARG_NAMES = {
-    "controller_hidden_size": ("hidden_size", "lstm_size", "controller_hidden_size"),
-    "controller_temperature": ("temperature",),
-    "controller_tanh_const": ("tanh_constant", "tanh_const"),
-    "controller_entropy_weight": ("entropy_weight", "entropy_reduction"),
-    "controller_baseline_decay": ("baseline_decay",),
-    "controller_learning_rate": ("learning_rate", "lr", "controller_lr"),
-    "controller_skip_target": ("skip_target",),
-    "controller_skip_weight": ("skip_weight",),
-    "controller_train_steps": ("train_steps", "steps_per_update", "controller_steps"),
+#: Katib setting -> field of the supernas ``enas`` strategy's ``EnasSettings``.
+KATIB_NAMES = {
+    "controller_hidden_size": "hidden_size",
+    "controller_temperature": "temperature",
+    "controller_tanh_const": "tanh_constant",
+    "controller_entropy_weight": "entropy_weight",
+    "controller_baseline_decay": "baseline_decay",
+    "controller_learning_rate": "lr",
+    "controller_skip_target": "skip_target",
+    "controller_skip_weight": "skip_weight",
 }
+#: Katib's defaults (kubeflow/katib pkg/suggestion/v1beta1/nas/enas/AlgorithmSettings.py), by field.
+KATIB_DEFAULTS = {"hidden_size": 64, "temperature": 5.0, "tanh_constant": 2.25,
+                  "entropy_weight": 1e-5, "baseline_decay": 0.999, "lr": 5e-5,
+                  "skip_target": 0.4, "skip_weight": 0.8}
+#: Katib settings whose ``None`` means "not set" (the strategy's own default is used).
+NONE_MEANS_DEFAULT = ("controller_temperature", "controller_tanh_const",
+                      "controller_entropy_weight", "controller_skip_weight")
+
+
+@dataclass(frozen=True)
+class KatibOnly(Settings):
+    """Katib ENAS settings without a counterpart (accepted for compatibility, unused)."""
+
+    controller_train_steps: int = 50  # Katib AlgorithmSettings.py
+    controller_log_every_steps: int = 10  # Katib AlgorithmSettings.py
+
+    def validate(self) -> None:
+        integer("controller_train_steps", self.controller_train_steps, low=1)
+        integer("controller_log_every_steps", self.controller_log_every_steps, low=1)
 
 
 @register_algorithm("enas")
@@ -48,19 +68,16 @@ class EnasDropIn(MultiTrial):
 
     strategy_name = "enas"
     references = ("architecture", "nn_config")
+    renames = KATIB_NAMES
+    defaults = KATIB_DEFAULTS
+    extra_schemas = (KatibOnly,)
+    accepted = (*KATIB_NAMES, "seed", *KatibOnly.names())  # Katib's settings, and a seed
 
-    @classmethod
-    def setting_specs(cls) -> list[Setting]:
-        return [*KATIB_ENAS, SEED]
-
-    def strategy_kwargs(self) -> dict[str, Any]:
-        params = STRATEGIES.parameters(self.strategy_name)
-        kwargs: dict[str, Any] = {"seed": self.settings["seed"]} if "seed" in params else {}
-        for katib_name, names in KWARG_NAMES.items():
-            name = next((n for n in names if n in params), None)
-            if name is not None and self.settings[katib_name] is not None:
-                kwargs[name] = self.settings[katib_name]
-        return kwargs
+    def raw_settings(self, raw: Iterable[Any]) -> list[Any]:
+        """Katib's ``None`` for a setting of ``NONE_MEANS_DEFAULT``: the strategy's default."""
+        own = {f.name: f.default for f in fields(EnasSettings)}
+        return [SimpleNamespace(name=s.name, value=str(own[KATIB_NAMES[s.name]]))
+                if s.name in NONE_MEANS_DEFAULT and s.value.strip() == "None" else s for s in raw]
 
     def encode(self, choices: Choices) -> dict[str, str]:
         ids = {op.token: op.index for op in self.space.operations}
@@ -91,3 +108,4 @@ class EnasDropIn(MultiTrial):
             if i >= 1:
                 choices[f"skip{i}"] = [j for j, bit in enumerate(layer[1:]) if bit]
         return validate(choices, self.decisions)
+

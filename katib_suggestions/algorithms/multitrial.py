@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
-from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, checked_settings
+from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion
 from katib_suggestions.nas_config import NasSpace, parse_nas_config
-from katib_suggestions.settings import Setting
+from katib_suggestions.settings import parse_settings, plain
 from katib_suggestions.trials import finished_trials
 from katib_suggestions.weights import SharedWeights
+from supernas.settings import Settings
 from supernas.space import Choice
 from supernas.strategies import STRATEGIES, Strategy
 
@@ -33,30 +34,41 @@ MAX_NAME = 63
 
 
 class MultiTrial(KatibAlgorithm):
-    """Replay finished trials into a strategy, then ask it for ``current_request_number`` more."""
+    """Replay finished trials into a strategy, then ask it for ``current_request_number`` more.
+
+    Settings: the scalar fields of the strategy's settings dataclass (``settings_class``), named
+    through ``renames`` (Katib name -> field) and with ``defaults`` (by field) where Katib's
+    differ, plus ``extra_schemas`` (e.g. the shared-weights directory)."""
 
     strategy_name = ""
+    renames: Mapping[str, str] = {}
+    defaults: Mapping[str, Any] = {}
+    extra_schemas: tuple[type[Settings], ...] = ()
+    #: the Katib names accepted (None: every scalar field of the schemas)
+    accepted: tuple[str, ...] | None = None
 
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         spec = experiment.spec
         self.space: NasSpace = parse_nas_config(spec.nas_config)
         self.decisions = self.space.decisions()
-        self.settings = checked_settings(spec.algorithm.algorithm_settings, self.setting_specs())
+        parsed = parse_settings(self.raw_settings(spec.algorithm.algorithm_settings),
+                                self.schemas(), self.renames, self.defaults, self.accepted)
+        self.settings = plain(parsed, self.renames, self.accepted)
         self.strategy: Strategy = STRATEGIES.create(self.strategy_name, space_decisions=self.decisions,
-                                                    **self.strategy_kwargs())
+                                                    **parsed[0].as_dict())
         self.seen: dict[str, float | None] = {}
         self.issued = 0
         self.weights: SharedWeights | None = None
 
     @classmethod
-    @abstractmethod
-    def setting_specs(cls) -> list[Setting]:
-        """The Experiment settings this algorithm accepts."""
+    def schemas(cls) -> list[type[Settings]]:
+        """The settings dataclasses whose scalar fields the Experiment may set."""
+        return [STRATEGIES.get(cls.strategy_name).settings_class, *cls.extra_schemas]  # type: ignore[attr-defined]
 
-    @abstractmethod
-    def strategy_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the strategy, from ``self.settings``."""
+    def raw_settings(self, raw: Iterable[Any]) -> list[Any]:
+        """The Experiment's settings as given (the drop-in drops Katib's ``None`` spellings)."""
+        return list(raw)
 
     @abstractmethod
     def encode(self, choices: Choices) -> dict[str, str]:

@@ -12,15 +12,15 @@ One assignment, ``architecture``: ``b64:`` + URL-safe base64 of the supernas arc
 ``space_args.operations`` lists only the operations the architecture uses: Katib sends every
 trial's assignments with every call, so the value is kept short (a full list of Katib's enas-cpu
 example is ~5 KB per trial). Candidates are keyed by their token, so the weights of a candidate
-have the same name in every trial's (partial) supernet, which is what sharing them needs. Settings: the strategy's own keyword arguments (``supernas.strategies``),
-``seed``, and for ``supernas-enas`` Katib's ``suggestion_trial_dir`` (weight sharing,
+have the same name in every trial's (partial) supernet, which is what sharing them needs.
+Settings: the scalar fields of the strategy's settings dataclass (``supernas.strategies``,
+``seed`` included), and for ``supernas-enas`` Katib's ``suggestion_trial_dir`` (weight sharing,
 ``weights.py``).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from kubeflow.katib import katib_api_pb2 as pb
 
@@ -28,12 +28,11 @@ from katib_suggestions.algorithms.base import register_algorithm
 from katib_suggestions.algorithms.multitrial import Choices, MultiTrial
 from katib_suggestions.formats import b64_json, decode
 from katib_suggestions.nas_config import NasSpace
-from katib_suggestions.settings import SEED, TRIAL_DIR, Setting, settings_from_signature
+from katib_suggestions.settings import TRIAL_DIR_KEY, TrialDir
 from katib_suggestions.weights import SharedWeights
 from supernas.architecture import FORMAT, Architecture, validate
 from supernas.errors import bad_value
 from supernas.ops.katib_macro import KATIB_OPS
-from supernas.strategies import STRATEGIES
 
 SPACE_NAME = "katib-macro"  # supernas.spaces.katib_macro
 
@@ -42,28 +41,12 @@ class SupernasMultiTrial(MultiTrial):
     """A registered ask/tell strategy over the ``katib-macro`` space."""
 
     references = ("architecture",)
-    shares_weights = False
 
     def __init__(self, experiment: pb.Experiment, state_dir: Path) -> None:
         super().__init__(experiment, state_dir)
         _check_buildable(self.space)
-        trial_dir = self.settings.get("suggestion_trial_dir") or ""
-        if trial_dir:
-            if not trial_dir.startswith("/") or any(c in trial_dir for c in "\"\\$` "):
-                raise bad_value("algorithmSettings.suggestion_trial_dir", trial_dir,
-                                "an absolute path without quotes, spaces, $ or backslashes")
+        if self.settings.get(TRIAL_DIR_KEY):
             self.weights = SharedWeights(self.state_dir, self.experiment_name)
-
-    @classmethod
-    def setting_specs(cls) -> list[Setting]:
-        own = settings_from_signature(STRATEGIES.get(cls.strategy_name), skip={"space_decisions"})
-        names = {s.name for s in own}
-        extra = [SEED] + ([TRIAL_DIR] if cls.shares_weights else [])
-        return own + [s for s in extra if s.name not in names]
-
-    def strategy_kwargs(self) -> dict[str, Any]:
-        params = STRATEGIES.parameters(self.strategy_name)
-        return {k: v for k, v in self.settings.items() if k in params}
 
     def encode(self, choices: Choices) -> dict[str, str]:
         used = {v for k, v in choices.items() if k.startswith("layer")}
@@ -93,7 +76,7 @@ class SupernasEnas(SupernasMultiTrial):
     """ENAS REINFORCE controller (arXiv 1802.03268) with supernet weights shared between trials."""
 
     strategy_name = "enas"
-    shares_weights = True
+    extra_schemas = (TrialDir,)
 
 
 @register_algorithm("supernas-evolution")

@@ -58,6 +58,11 @@ class Sample:
     scored: bool = True  # False: choices only, log_prob/entropy/skip_penalty left at 0
 
 
+#: Largest LSTM the settings accept: 8 x ENAS's 64 (Pham et al. 2018). Its weights with Adam's
+#: state take about 35 MB, so a suggestion pod (1536Mi in manifests/ katib-config) can serve
+#: many experiments; 20,000 would take gigabytes (issue 12).
+MAX_HIDDEN_SIZE = 512
+
 class _Head(nn.Module):
     """Softmax head and embedding table for layer decisions with one op set."""
 

@@ -14,8 +14,9 @@ a driver (the Lightning module in ``trial_templates``, or a plain loop) calls th
     final = algo.select(val_batches)                 # final architecture (default: derive())
 
 Algorithms are registered in ``ALGORITHMS`` and created as
-``ALGORITHMS.create(name, space=supernet, **settings)``; settings are validated in ``__init__``
-with ``supernas.errors.bad_value`` messages.
+``ALGORITHMS.create(name, space=supernet, **settings)``; each algorithm's settings are one frozen
+dataclass (``settings_class``, ``supernas.settings``) built and validated in ``__init__`` with
+``supernas.errors.bad_value`` messages.
 
 ``backward(loss)`` is supplied by the driver (``loss.backward()`` in plain torch,
 ``LightningModule.manual_backward`` under Lightning so AMP and DDP work), which keeps the core
@@ -33,6 +34,7 @@ from torch import nn
 
 from supernas.mutator import Mutator
 from supernas.registry import Registry
+from supernas.settings import Settings
 from supernas.space import Choice
 
 Backward = Callable[[torch.Tensor], None]
@@ -48,6 +50,8 @@ class OneShotAlgorithm(ABC):
     """Base class; ``space`` is the supernet, ``mutator`` is bound to it by the subclass."""
 
     mutator: Mutator
+    #: the algorithm's settings dataclass (``supernas.settings``), set by ``@with_settings``
+    settings_class: type[Settings] = Settings
 
     def __init__(self, space: nn.Module) -> None:
         self.space = space

@@ -40,7 +40,8 @@ in ``supernas.two_stage``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -49,55 +50,43 @@ from torch import nn
 from supernas.binarize import binary_convs, set_binary_mode
 from supernas.errors import SpaceError, bad_value
 from supernas.oneshot.base import Batch, register_algorithm
-from supernas.oneshot.darts import (
-    ARCH_LR,
-    AUX_SKIP,
-    AUX_SKIP_SCHEDULE,
-    TEMPERATURE_END,
-    TEMPERATURE_SCHEDULE,
-    WARMUP_EPOCHS,
-    DartsSearch,
-    check_positive,
-)
+from supernas.oneshot.darts import DartsSearch, DartsSettings
+from supernas.settings import number, with_settings
 
 BATS_TEMPERATURE = 1.0  # start of the DARTS schedule, 1 -> TEMPERATURE_END (module docstring)
 
 
+@dataclass(frozen=True)
+class BatsSettings(DartsSettings):
+    """Every DARTS setting with the DARTS default, and the distillation of the weight phase."""
+
+    temperature: float = BATS_TEMPERATURE  # module docstring: no traceable value in the paper
+    distill_weight: float = 0.5  # ours (module docstring); used only with a teacher
+    distill_temperature: float = 1.0  # ours; Hinton et al. 2015's tau
+
+    def validate(self) -> None:
+        super().validate()
+        number("distill_weight", self.distill_weight, low=0.0, high=1.0)
+        number("distill_temperature", self.distill_temperature, low=0.0, low_open=True)
+
+
 @register_algorithm("bats")
+@with_settings(BatsSettings, extra={"teacher": None})
 class BatsSearch(DartsSearch):
     """DARTS-T on a binary space with binary activations and real weights; optional teacher."""
 
-    def __init__(self, space: nn.Module, temperature: float = BATS_TEMPERATURE,
-                 temperature_end: float | None = TEMPERATURE_END,
-                 temperature_schedule: str = TEMPERATURE_SCHEDULE,
-                 order: int | str = 1, weight_lr: float = 0.025, weight_lr_min: float = 0.001,
-                 weight_momentum: float = 0.9, weight_decay: float = 3e-4,
-                 arch_lr: float = ARCH_LR, arch_betas: Sequence[float] = (0.5, 0.999),
-                 arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
-                 unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
-                 teacher: nn.Module | None = None, distill_weight: float = 0.5,
-                 distill_temperature: float = 1.0, warmup_epochs: int | None = WARMUP_EPOCHS,
-                 aux_skip: float = AUX_SKIP, aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
-                 beta_decay: float = 0.0) -> None:
+    settings: BatsSettings
+
+    def __init__(self, space: nn.Module, teacher: nn.Module | None = None, **settings: Any) -> None:
         if not binary_convs(space):
             name = getattr(space, "space_name", type(space).__name__)
             raise SpaceError(f"bats cannot drive space {name!r}: it has no binary convolutions; "
                              "allowed: a space built from supernas.ops.binary ops (e.g. 'bats')")
-        super().__init__(
-            space, temperature=temperature, temperature_end=temperature_end,
-            temperature_schedule=temperature_schedule, order=order, weight_lr=weight_lr,
-            weight_lr_min=weight_lr_min, weight_momentum=weight_momentum,
-            weight_decay=weight_decay, arch_lr=arch_lr, arch_betas=arch_betas,
-            arch_weight_decay=arch_weight_decay, grad_clip=grad_clip, unrolled_lr=unrolled_lr,
-            alpha_init=alpha_init, seed=seed, warmup_epochs=warmup_epochs, aux_skip=aux_skip,
-            aux_skip_schedule=aux_skip_schedule, beta_decay=beta_decay)
+        super().__init__(space, **settings)
         if teacher is not None and not isinstance(teacher, nn.Module):
             raise bad_value("teacher", teacher, "a torch.nn.Module (real-valued network) or None")
-        w = check_positive("distill_weight", distill_weight, allow_zero=True)
-        if w > 1:
-            raise bad_value("distill_weight", distill_weight, "a number in [0, 1]")
-        self.distill_weight = w
-        self.distill_temperature = check_positive("distill_temperature", distill_temperature)
+        self.distill_weight = self.settings.distill_weight
+        self.distill_temperature = self.settings.distill_temperature
         self.teacher = teacher
         set_binary_mode(space, "activations")
 

@@ -61,7 +61,8 @@ register ``arch_parameters()`` (e.g. in an ``nn.ParameterList``) so the alphas m
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -72,8 +73,9 @@ from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backw
 from supernas.oneshot.beta_decay import add_beta_decay_grads, weight_at
 from supernas.oneshot.darts_mutator import DartsMutator
 from supernas.oneshot.dirichlet import MIXINGS, concentration
-from supernas.oneshot.temperature import TemperatureSchedule
+from supernas.oneshot.temperature import SCHEDULES, TemperatureSchedule
 from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
+from supernas.settings import Settings, choice, integer, is_number, number, with_settings
 from supernas.space import Choice
 
 ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
@@ -91,64 +93,87 @@ MIXING = "softmax"  # or "dirichlet" (DrNAS, supernas.oneshot.dirichlet)
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> float:
     """``value`` as float if it is a finite number > 0 (>= 0 with ``allow_zero``)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise bad_value(field, value, "a finite number >= 0" if allow_zero else "a finite number > 0")
+    number(field, value, low=0.0, low_open=not allow_zero)
     return float(value)
+
+
+@dataclass(frozen=True)
+class DartsSettings(Settings):
+    """Settings of ``darts`` (sources in the module docstring; BATS extends them)."""
+
+    temperature: float = 1.0  # start of the schedule; T = 1 is plain DARTS
+    temperature_end: float | None = TEMPERATURE_END  # 1 -> 0.1 annealing (SNAS, FBNet, GDAS)
+    temperature_schedule: str = TEMPERATURE_SCHEDULE  # supernas.oneshot.temperature.SCHEDULES
+    order: int | str = 1  # DARTS first order; 2 / "second": unrolled (DARTS Sec. 2.3)
+    weight_lr: float = 0.025  # DARTS cnn/train_search.py learning_rate
+    weight_lr_min: float = 0.001  # DARTS code learning_rate_min (cosine annealing)
+    weight_momentum: float = 0.9  # DARTS code momentum
+    weight_decay: float = 3e-4  # DARTS code weight_decay
+    arch_lr: float = ARCH_LR  # ours (module docstring); DARTS used 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)  # DARTS paper Sec. A.1.1
+    arch_weight_decay: float = 1e-3  # DARTS paper Sec. A.1.1
+    grad_clip: float = 5.0  # DARTS code grad_clip; 0: no clipping
+    unrolled_lr: float | None = None  # None: the weights' current lr (DARTS code)
+    alpha_init: float = 1e-3  # DARTS code: 1e-3 * N(0, 1)
+    seed: int = 0
+    warmup_epochs: int | None = WARMUP_EPOCHS  # PC-DARTS warm-up; None: a fifth of the epochs
+    aux_skip: float = AUX_SKIP  # DARTS- (arXiv 2009.01027) auxiliary skip beta
+    aux_skip_schedule: str = AUX_SKIP_SCHEDULE  # DARTS- decays linearly; ours keeps it constant
+    beta_decay: float = BETA_DECAY  # beta-DARTS regulariser (off)
+    mixing: str = MIXING  # softmax, or dirichlet (DrNAS, arXiv 2006.10355)
+
+    def validate(self) -> None:
+        choice("temperature_schedule", self.temperature_schedule, SCHEDULES)
+        number("temperature", self.temperature, low=0.0, low_open=True)
+        number("temperature_end", self.temperature_end, low=0.0, low_open=True, none_ok=True)
+        choice("order", self.order, ORDERS, allowed="1 or 'first', 2 or 'second'")
+        for name in ("weight_lr", "arch_lr"):
+            number(name, getattr(self, name), low=0.0, low_open=True)
+        for name in ("weight_lr_min", "weight_momentum", "weight_decay", "arch_weight_decay",
+                     "grad_clip", "alpha_init", "aux_skip", "beta_decay"):
+            number(name, getattr(self, name), low=0.0)
+        check_betas(self.arch_betas)
+        number("unrolled_lr", self.unrolled_lr, low=0.0, low_open=True, none_ok=True)
+        integer("seed", self.seed, low=0)
+        if not (self.warmup_epochs is None or isinstance(self.warmup_epochs, int)
+                and not isinstance(self.warmup_epochs, bool) and self.warmup_epochs >= 0):
+            raise bad_value("warmup_epochs", self.warmup_epochs,
+                            "an integer >= 0, or None (a fifth of the epochs)")
+        choice("aux_skip_schedule", self.aux_skip_schedule, AUX_SCHEDULES)
+        choice("mixing", self.mixing, MIXINGS)
 
 
 def check_betas(value: Any) -> tuple[float, float]:
     """Adam betas: two numbers in [0, 1)."""
     if not isinstance(value, (list, tuple)) or len(value) != 2 \
-            or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in value):
+            or not all(is_number(b) and 0 <= b < 1 for b in value):
         raise bad_value("arch_betas", value, "two numbers in [0, 1), e.g. (0.5, 0.999)")
     return float(value[0]), float(value[1])
 
 
 @register_algorithm("darts")
+@with_settings(DartsSettings)
 class DartsSearch(OneShotAlgorithm):
     """DARTS (1st/2nd order) with temperature ``softmax(alpha / T)``; see the module docstring."""
 
-    def __init__(self, space: nn.Module, temperature: float = 1.0,
-                 temperature_end: float | None = TEMPERATURE_END,
-                 temperature_schedule: str = TEMPERATURE_SCHEDULE,
-                 order: int | str = 1, weight_lr: float = 0.025, weight_lr_min: float = 0.001,
-                 weight_momentum: float = 0.9, weight_decay: float = 3e-4,
-                 arch_lr: float = ARCH_LR, arch_betas: Sequence[float] = (0.5, 0.999),
-                 arch_weight_decay: float = 1e-3, grad_clip: float = 5.0,
-                 unrolled_lr: float | None = None, alpha_init: float = 1e-3, seed: int = 0,
-                 warmup_epochs: int | None = WARMUP_EPOCHS, aux_skip: float = AUX_SKIP,
-                 aux_skip_schedule: str = AUX_SKIP_SCHEDULE,
-                 beta_decay: float = BETA_DECAY, mixing: str = MIXING) -> None:
+    settings: DartsSettings
+
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
-        self.schedule = TemperatureSchedule(temperature, temperature_end, temperature_schedule)
-        if order not in ORDERS:
-            raise bad_value("order", order, "1 or 'first', 2 or 'second'")
-        self.order = ORDERS[order]
-        self.weight_lr = check_positive("weight_lr", weight_lr)
-        self.weight_lr_min = check_positive("weight_lr_min", weight_lr_min, allow_zero=True)
-        self.weight_momentum = check_positive("weight_momentum", weight_momentum, allow_zero=True)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        self.arch_lr = check_positive("arch_lr", arch_lr)
-        self.arch_betas = check_betas(arch_betas)
-        self.arch_weight_decay = check_positive("arch_weight_decay", arch_weight_decay, True)
-        self.grad_clip = check_positive("grad_clip", grad_clip, allow_zero=True)  # 0: no clipping
-        self.unrolled_lr = None if unrolled_lr is None else check_positive("unrolled_lr", unrolled_lr)
-        alpha_init = check_positive("alpha_init", alpha_init, allow_zero=True)
-        if warmup_epochs is not None and (isinstance(warmup_epochs, bool)
-                                          or not isinstance(warmup_epochs, int) or warmup_epochs < 0):
-            raise bad_value("warmup_epochs", warmup_epochs, "an integer >= 0, or None (a fifth of the epochs)")
-        self.warmup_epochs = warmup_epochs
-        self._warmup = warmup_epochs or 0
-        self.aux_skip = check_positive("aux_skip", aux_skip, allow_zero=True)
-        if aux_skip_schedule not in AUX_SCHEDULES:
-            raise bad_value("aux_skip_schedule", aux_skip_schedule, ", ".join(AUX_SCHEDULES))
-        self.aux_skip_schedule = aux_skip_schedule
-        self.beta_decay = check_positive("beta_decay", beta_decay, allow_zero=True)
+        self.settings = s = self.settings_class.build(settings)
+        self.schedule = TemperatureSchedule(s.temperature, s.temperature_end, s.temperature_schedule)
+        self.order = ORDERS[s.order]
+        self.weight_lr, self.weight_lr_min = s.weight_lr, s.weight_lr_min
+        self.weight_momentum, self.weight_decay = s.weight_momentum, s.weight_decay
+        self.arch_lr, self.arch_betas = s.arch_lr, check_betas(s.arch_betas)
+        self.arch_weight_decay, self.grad_clip = s.arch_weight_decay, s.grad_clip  # 0: no clipping
+        self.unrolled_lr = s.unrolled_lr
+        self.warmup_epochs = s.warmup_epochs
+        self._warmup = s.warmup_epochs or 0
+        self.aux_skip, self.aux_skip_schedule = s.aux_skip, s.aux_skip_schedule
+        self.beta_decay = s.beta_decay
         self._beta_weight = 0.0
-        if mixing not in MIXINGS:
-            raise bad_value("mixing", mixing, ", ".join(MIXINGS))
-        self.mutator = DartsMutator(self.schedule.start, alpha_init, seed, mixing)
+        self.mutator = DartsMutator(self.schedule.start, s.alpha_init, s.seed, s.mixing)
         self.mutator.bind(space)
         self._weights_opt: torch.optim.Optimizer | None = None
         self._last_train: Batch | None = None

@@ -67,19 +67,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from supernas.controller import EnasController, Reinforce
+from supernas.controller import MAX_HIDDEN_SIZE, EnasController, Reinforce
 from supernas.controller.batched import sample_batch
 from supernas.controller.jsonstate import generator_state_from_json, generator_state_to_json
-from supernas.errors import bad_value
 from supernas.mutables import LayerChoice
 from supernas.mutator import SamplingMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.oneshot.supernet_eval import forward_with_batch_stats
+from supernas.settings import Settings, integer, number, with_settings
 from supernas.space import Choice
 
 
@@ -131,38 +132,78 @@ class ControllerMutator(SamplingMutator):
             return self.controller(greedy=True).choices
 
 
+@dataclass(frozen=True)
+class EnasOneShotSettings(Settings):
+    """Settings of one-shot ENAS (sources in the module docstring)."""
+
+    seed: int = 0
+    hidden_size: int = 64  # ENAS lstm_size
+    tanh_constant: float | None = 1.5  # ENAS macro controller_tanh_constant
+    temperature: float = 1.0  # ENAS macro
+    op_tanh_reduce: float = 1.0  # no extra reduction (micro: 2.5)
+    skip_target: float = 0.4  # ENAS macro controller_skip_target
+    ctrl_lr: float = 3.5e-3  # ENAS micro controller_lr
+    baseline_decay: float = 0.99  # ENAS controller_bl_dec
+    entropy_weight: float = 1e-4  # ENAS controller_entropy_weight
+    skip_weight: float = 0.8  # ENAS macro controller_skip_weight
+    ctrl_grad_clip: float | None = 5.0  # ENAS controller grad bound
+    aggregate: int = 10  # ENAS micro controller_num_aggregate
+    arch_samples: int = 4  # ours: ~30 updates per epoch, as the official loop
+    weight_lr: float = 0.05  # ENAS child_lr_max
+    weight_lr_min: float = 5e-4  # ENAS child_lr_min
+    momentum: float = 0.9  # ENAS (Nesterov)
+    weight_decay: float = 2.5e-4  # ENAS macro child_l2_reg
+    weight_grad_clip: float | None = 5.0  # ENAS child_grad_bound
+    warmup: float = 0.25  # ProxylessNAS warm-up share
+    free_target: float | None = 0.4  # ours: ENAS skip penalty applied to parameter-free ops
+    num_select: int = 10  # ours: "sample several models"
+    sample_buffer: int = 16  # ours: one batched controller pass per 16 children
+
+    def validate(self) -> None:
+        integer("seed", self.seed, low=0)
+        integer("hidden_size", self.hidden_size, low=1, high=MAX_HIDDEN_SIZE)
+        number("tanh_constant", self.tanh_constant, low=0.0, low_open=True, none_ok=True)
+        for name in ("temperature", "op_tanh_reduce", "ctrl_lr", "weight_lr"):
+            number(name, getattr(self, name), low=0.0, low_open=True)
+        for name in ("skip_target", "free_target"):
+            number(name, getattr(self, name), low=0.0, high=1.0, low_open=True, high_open=True,
+                   none_ok=name == "free_target")
+        for name in ("baseline_decay", "momentum", "warmup"):
+            number(name, getattr(self, name), low=0.0, high=1.0, high_open=True)
+        for name in ("entropy_weight", "skip_weight", "weight_decay"):
+            number(name, getattr(self, name), low=0.0)
+        for name in ("ctrl_grad_clip", "weight_grad_clip"):
+            number(name, getattr(self, name), low=0.0, low_open=True, none_ok=True)
+        for name in ("aggregate", "arch_samples", "num_select", "sample_buffer"):
+            integer(name, getattr(self, name), low=1)
+        number("weight_lr_min", self.weight_lr_min, low=0.0, high=self.weight_lr)
+
+
 @register_algorithm("enas")
+@with_settings(EnasOneShotSettings)
 class EnasOneShot(OneShotAlgorithm):
     """ENAS search steps for a supernet (see the module docstring)."""
 
-    def __init__(self, space: nn.Module, seed: int = 0, hidden_size: int = 64,
-                 tanh_constant: float | None = 1.5, temperature: float = 1.0,
-                 op_tanh_reduce: float = 1.0, skip_target: float = 0.4, ctrl_lr: float = 3.5e-3,
-                 baseline_decay: float = 0.99, entropy_weight: float = 1e-4,
-                 skip_weight: float = 0.8, ctrl_grad_clip: float | None = 5.0,
-                 aggregate: int = 10, arch_samples: int = 4, weight_lr: float = 0.05,
-                 weight_lr_min: float = 5e-4, momentum: float = 0.9,
-                 weight_decay: float = 2.5e-4, weight_grad_clip: float | None = 5.0,
-                 warmup: float = 0.25, free_target: float | None = 0.4, num_select: int = 10,
-                 sample_buffer: int = 16) -> None:
+    settings: EnasOneShotSettings
+
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
-        _check(arch_samples, num_select, weight_lr, momentum, weight_decay, weight_grad_clip)
-        _check_more(weight_lr, weight_lr_min, warmup, sample_buffer)
-        free = {} if free_target is None else parameter_free_ops(space)
-        self.mutator = ControllerMutator(seed, sample_buffer, hidden_size=hidden_size,
-                                         tanh_constant=tanh_constant, temperature=temperature,
-                                         op_tanh_reduce=op_tanh_reduce, skip_target=skip_target,
+        self.settings = s = self.settings_class.build(settings)
+        free = {} if s.free_target is None else parameter_free_ops(space)
+        self.mutator = ControllerMutator(s.seed, s.sample_buffer, hidden_size=s.hidden_size,
+                                         tanh_constant=s.tanh_constant, temperature=s.temperature,
+                                         op_tanh_reduce=s.op_tanh_reduce, skip_target=s.skip_target,
                                          free_ops=free,
-                                         free_target=0.4 if free_target is None else free_target)
+                                         free_target=0.4 if s.free_target is None else s.free_target)
         self.mutator.bind(space)
         assert self.mutator.controller is not None
         self.controller = self.mutator.controller
-        self.trainer = Reinforce(self.controller, ctrl_lr, baseline_decay, entropy_weight,
-                                 skip_weight, ctrl_grad_clip, aggregate)
-        self.arch_samples, self.num_select, self.warmup = arch_samples, num_select, warmup
-        self.weight_lr, self.weight_lr_min = weight_lr, weight_lr_min
-        self.momentum, self.weight_decay = momentum, weight_decay
-        self.weight_grad_clip = weight_grad_clip
+        self.trainer = Reinforce(self.controller, s.ctrl_lr, s.baseline_decay, s.entropy_weight,
+                                 s.skip_weight, s.ctrl_grad_clip, s.aggregate)
+        self.arch_samples, self.num_select, self.warmup = s.arch_samples, s.num_select, s.warmup
+        self.weight_lr, self.weight_lr_min = s.weight_lr, s.weight_lr_min
+        self.momentum, self.weight_decay = s.momentum, s.weight_decay
+        self.weight_grad_clip = s.weight_grad_clip
         self._params = list(space.parameters())  # the same objects after ``.to(device)``
         self._weights_opt: torch.optim.Optimizer | None = None
         self.epoch, self.max_epochs = 0, 0  # 0: not driven by epochs (no warm-up, constant lr)
@@ -283,28 +324,3 @@ def parameter_free_ops(space: nn.Module) -> dict[str, list[int]]:
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     return float((logits.argmax(-1) == y).float().mean())
-
-
-def _check(arch_samples: int, num_select: int, lr: float, momentum: float, wd: float,
-           clip: float | None) -> None:
-    if isinstance(arch_samples, bool) or not isinstance(arch_samples, int) or arch_samples < 1:
-        raise bad_value("arch_samples", arch_samples, "an integer >= 1")
-    if isinstance(num_select, bool) or not isinstance(num_select, int) or num_select < 1:
-        raise bad_value("num_select", num_select, "an integer >= 1")
-    if not lr > 0:
-        raise bad_value("weight_lr", lr, "a number > 0")
-    if not 0 <= momentum < 1:
-        raise bad_value("momentum", momentum, "a number in [0, 1)")
-    if not wd >= 0:
-        raise bad_value("weight_decay", wd, "a number >= 0")
-    if clip is not None and not clip > 0:
-        raise bad_value("weight_grad_clip", clip, "a number > 0, or None for no clipping")
-
-
-def _check_more(lr: float, lr_min: float, warmup: float, sample_buffer: int) -> None:
-    if not 0 <= lr_min <= lr:
-        raise bad_value("weight_lr_min", lr_min, f"a number in [0, weight_lr={lr}]")
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
-        raise bad_value("warmup", warmup, "a fraction of the epochs in [0, 1)")
-    if isinstance(sample_buffer, bool) or not isinstance(sample_buffer, int) or sample_buffer < 1:
-        raise bad_value("sample_buffer", sample_buffer, "an integer >= 1")

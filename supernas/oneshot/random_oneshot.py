@@ -12,27 +12,40 @@ set; with the few held-out batches of a trial, one stage on all of them is used,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from supernas.oneshot.base import Batch, register_algorithm
 from supernas.oneshot.constraints import Choices, draw_feasible, uniform_drawer
-from supernas.oneshot.single_path import SinglePathOneShot, check_count
+from supernas.oneshot.single_path import SinglePathOneShot, SinglePathSettings
+from supernas.settings import integer, with_settings
 
 TRIES_PER_SAMPLE = 20  # uniform draws allowed per wanted architecture (tight limits, tiny spaces)
 
 
+@dataclass(frozen=True)
+class RandomOneShotSettings(SinglePathSettings):
+    """Single-path training settings and the number of architectures scored."""
+
+    num_samples: int = 50  # ours: fits a small CPU budget (Li & Talwalkar score 1,000)
+
+    def validate(self) -> None:
+        super().validate()
+        integer("num_samples", self.num_samples, low=1)
+
+
 @register_algorithm("random")
+@with_settings(RandomOneShotSettings)
 class RandomOneShot(SinglePathOneShot):
     """Uniform single-path training + random search of ``num_samples`` architectures."""
 
-    def __init__(self, space: nn.Module, seed: int = 0, lr: float = 0.05, momentum: float = 0.9,
-                 weight_decay: float = 4e-5, lr_schedule: str = "linear", bn_batches: int = 5,
-                 max_params: int | None = None, max_macs: int | None = None,
-                 input_size: Sequence[int] | None = None, num_samples: int = 50) -> None:
-        self.num_samples = check_count("num_samples", num_samples, 1)
-        super().__init__(space, seed, lr, momentum, weight_decay, lr_schedule, bn_batches,
-                         max_params, max_macs, input_size)
+    settings: RandomOneShotSettings
+
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
+        super().__init__(space, **settings)
+        self.num_samples = self.settings.num_samples
 
     def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
         drawer = uniform_drawer(self.decisions, self.search_rng())

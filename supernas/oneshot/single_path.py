@@ -19,11 +19,11 @@ Until ``select`` has run, ``derive()`` returns a fixed reference architecture dr
 """
 from __future__ import annotations
 
-import math
 import random
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,9 +32,17 @@ from torch import nn
 from supernas.errors import bad_value
 from supernas.mutator import UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
-from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
+from supernas.oneshot.constraints import (
+    Choices,
+    CostLimit,
+    _check_input_size,
+    _check_limit,
+    draw_feasible,
+    uniform_drawer,
+)
 from supernas.oneshot.strength import population_frequencies
 from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
+from supernas.settings import Settings, choice, integer, number
 from supernas.space import Choice, decisions
 
 LR_SCHEDULES = ("linear", "constant")
@@ -42,38 +50,57 @@ REFERENCE_TRIES = 100  # uniform draws to find a reference architecture within t
 
 
 def check_number(name: str, value: Any, low: float, inclusive: bool = True) -> float:
-    """``value`` as a float, refused unless it is a number >= (or >) ``low``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-    if not ok or value < low or (not inclusive and value == low):
-        raise bad_value(name, value, f"a number {'>=' if inclusive else '>'} {low}")
+    """``value`` as a float, refused unless it is a finite number >= (or >) ``low``."""
+    number(name, value, low=low, low_open=not inclusive)
     return float(value)
 
 
 def check_count(name: str, value: Any, low: int) -> int:
     """``value`` as an int, refused unless it is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise bad_value(name, value, f"an integer >= {low}")
-    return value
+    integer(name, value, low=low)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class SinglePathSettings(Settings):
+    """Uniform single-path training (SPOS recipe, module docstring); ``spos`` and ``random``
+    extend it with their selection settings."""
+
+    seed: int = 0
+    lr: float = 0.05  # SPOS 0.5 at batch 1,024, scaled to small batches
+    momentum: float = 0.9  # SPOS
+    weight_decay: float = 4e-5  # SPOS
+    lr_schedule: str = "linear"  # SPOS: linear decay to 0
+    bn_batches: int = 5  # ours: training batches kept for BN recalibration (SPOS Sec. 3.3)
+    max_params: int | None = None  # no limit
+    max_macs: int | None = None  # no limit
+    input_size: tuple[int, ...] | None = None  # one sample's shape; needed with max_macs
+
+    def validate(self) -> None:
+        integer("seed", self.seed, low=0)
+        number("lr", self.lr, low=0.0, low_open=True)
+        number("momentum", self.momentum, low=0.0)
+        number("weight_decay", self.weight_decay, low=0.0)
+        choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        integer("bn_batches", self.bn_batches, low=0)
+        _check_limit("max_params", self.max_params)
+        _check_limit("max_macs", self.max_macs)
+        _check_input_size(self.input_size, self.max_macs is not None)
 
 
 class SinglePathOneShot(OneShotAlgorithm):
     """Uniform single-path training; subclasses implement ``search`` (the ``select`` step)."""
 
-    def __init__(self, space: nn.Module, seed: int = 0, lr: float = 0.05, momentum: float = 0.9,
-                 weight_decay: float = 4e-5, lr_schedule: str = "linear", bn_batches: int = 5,
-                 max_params: int | None = None, max_macs: int | None = None,
-                 input_size: Sequence[int] | None = None) -> None:
+    settings: SinglePathSettings
+
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
-        self.seed = check_count("seed", seed, 0)
-        self.lr = check_number("lr", lr, 0.0, inclusive=False)
-        self.momentum = check_number("momentum", momentum, 0.0)
-        self.weight_decay = check_number("weight_decay", weight_decay, 0.0)
-        if lr_schedule not in LR_SCHEDULES:
-            raise bad_value("lr_schedule", lr_schedule, ", ".join(LR_SCHEDULES))
-        self.lr_schedule = lr_schedule
-        self.bn_batches: deque[Batch] = deque(maxlen=check_count("bn_batches", bn_batches, 0))
-        self.limit = CostLimit(space, max_params, max_macs, input_size)
-        self.mutator = UniformMutator(seed).bind(space)
+        self.settings = s = self.settings_class.build(settings)
+        self.seed, self.lr, self.momentum = s.seed, s.lr, s.momentum
+        self.weight_decay, self.lr_schedule = s.weight_decay, s.lr_schedule
+        self.bn_batches: deque[Batch] = deque(maxlen=s.bn_batches)
+        self.limit = CostLimit(space, s.max_params, s.max_macs, s.input_size)
+        self.mutator = UniformMutator(s.seed).bind(space)
         self.decisions = decisions(space)
         self.reference = self._reference()
         self.best: Choices | None = None

@@ -20,6 +20,8 @@ paper's search. ``arch_summary`` after selection gives the option frequencies of
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -27,8 +29,9 @@ from supernas.errors import bad_value
 from supernas.oneshot.base import Batch, register_algorithm
 from supernas.oneshot.constrained_evolution import Evolution, EvolutionSettings
 from supernas.oneshot.constraints import Choices
-from supernas.oneshot.single_path import SinglePathOneShot
-from supernas.oneshot.zero_shot_prior import ZeroShotPrior
+from supernas.oneshot.single_path import SinglePathOneShot, SinglePathSettings
+from supernas.oneshot.zero_shot_prior import ZeroShotPrior, check_keep
+from supernas.settings import integer, number, with_settings
 from supernas.zeroshot.registry import PROXIES
 
 PRIOR = "naswot"  # the project's best-ranking proxy on NB201 (BENCHMARKS.md zero-shot section)
@@ -36,26 +39,49 @@ PRIOR_POOL = 300  # ours: with keep 0.1, 30 admitted cells, 1.5 populations
 PRIOR_KEEP = 0.1
 
 
+@dataclass(frozen=True)
+class SposSettings(SinglePathSettings):
+    """Single-path training, the evolution (``EvolutionSettings``'s defaults and sources) and the
+    zero-shot prior."""
+
+    population: int = EvolutionSettings.population
+    iterations: int = EvolutionSettings.iterations
+    top_k: int = EvolutionSettings.top_k
+    mutations: int = EvolutionSettings.mutations
+    crossovers: int = EvolutionSettings.crossovers
+    mutation_prob: float = EvolutionSettings.mutation_prob
+    prior: str | None = PRIOR  # module docstring; None: the paper's search
+    prior_pool: int = PRIOR_POOL
+    prior_keep: float = PRIOR_KEEP
+
+    def validate(self) -> None:
+        super().validate()
+        number("mutation_prob", self.mutation_prob, low=0.0, high=1.0, low_open=True)
+        self.evolution().validate()
+        if self.prior is not None and (not isinstance(self.prior, str) or self.prior not in PROXIES):
+            raise bad_value("prior", self.prior, "None (no prior) or a zero-shot proxy: "
+                            + ", ".join(sorted(PROXIES)))
+        integer("prior_pool", self.prior_pool, low=1)
+        check_keep(self.prior_keep)
+
+    def evolution(self) -> EvolutionSettings:
+        return EvolutionSettings(self.population, self.iterations, self.top_k, self.mutations,
+                                 self.crossovers, self.mutation_prob)
+
+
 @register_algorithm("spos")
+@with_settings(SposSettings)
 class SPOS(SinglePathOneShot):
     """Uniform single-path training + evolutionary search (defaults: ``EvolutionSettings``)."""
 
-    def __init__(self, space: nn.Module, seed: int = 0, lr: float = 0.05, momentum: float = 0.9,
-                 weight_decay: float = 4e-5, lr_schedule: str = "linear", bn_batches: int = 5,
-                 max_params: int | None = None, max_macs: int | None = None,
-                 input_size: Sequence[int] | None = None, population: int = 20,
-                 iterations: int = 10, top_k: int = 5, mutations: int = 10, crossovers: int = 10,
-                 mutation_prob: float = 0.1, prior: str | None = PRIOR, prior_pool: int = PRIOR_POOL,
-                 prior_keep: float = PRIOR_KEEP) -> None:
-        self.evolution = EvolutionSettings(population, iterations, top_k, mutations, crossovers,
-                                           mutation_prob).validate()
-        super().__init__(space, seed, lr, momentum, weight_decay, lr_schedule, bn_batches,
-                         max_params, max_macs, input_size)
-        if prior is not None and (not isinstance(prior, str) or prior not in PROXIES):
-            raise bad_value("prior", prior, "None (no prior) or a zero-shot proxy: "
-                            + ", ".join(sorted(PROXIES)))
-        self.prior = None if prior is None else \
-            ZeroShotPrior(space, self.limit, prior, prior_pool, prior_keep, self.seed)
+    settings: SposSettings
+
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
+        super().__init__(space, **settings)
+        s = self.settings
+        self.evolution = s.evolution()
+        self.prior = None if s.prior is None else \
+            ZeroShotPrior(space, self.limit, s.prior, s.prior_pool, s.prior_keep, self.seed)
 
     def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
         if self.prior is None:

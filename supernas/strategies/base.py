@@ -2,7 +2,9 @@
 
 Call order (documented contract, as in optuna's samplers and vizier's designers):
 
-1. ``Strategy(space_decisions, seed=..., **settings)``; settings are validated here.
+1. ``Strategy(space_decisions, seed=..., **settings)``; the keyword arguments become the
+   strategy's frozen settings dataclass (``settings_class``, ``supernas.settings``), validated
+   once, before anything else.
 2. Any interleaving of ``suggest(n)`` (returns ``n`` architectures as choice mappings) and
    ``observe(choices, reward)`` (``reward=None`` means the trial failed). An observed
    architecture need not have been suggested by this instance (history import).
@@ -22,25 +24,41 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from supernas.architecture import validate
 from supernas.errors import bad_value
 from supernas.registry import Registry
+from supernas.settings import Settings, integer
 from supernas.space import Choice, Decision
 from supernas.strategies.dedupe import arch_key
 
 Choices = dict[str, Choice]
 
 
-class Strategy(ABC):
-    """Base class of ask/tell strategies. Subclasses implement ``_suggest_one`` and ``_observe``."""
+@dataclass(frozen=True)
+class StrategySettings(Settings):
+    """Settings every strategy has; each strategy's own dataclass extends it."""
 
-    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0) -> None:
+    seed: int = 0
+
+    def validate(self) -> None:
+        integer("seed", self.seed, low=0)
+
+
+class Strategy(ABC):
+    """Base class of ask/tell strategies. Subclasses implement ``_suggest_one`` and ``_observe``
+    and set ``settings_class`` (``@with_settings``); ``__init__`` builds ``self.settings``."""
+
+    settings_class: type[StrategySettings] = StrategySettings
+
+    def __init__(self, space_decisions: Sequence[Decision], **settings: Any) -> None:
+        self.settings = self.settings_class.build(settings)
         if not space_decisions:
             raise bad_value("space", "[]", "a space with at least one decision")
         self.decisions = list(space_decisions)
-        self.seed = seed
+        seed = self.seed = self.settings.seed
         self.rng = random.Random(seed)
         self.history: list[tuple[Choices, float | None]] = []
         self.seen_keys: set[str] = set()  # arch_key of every suggested or observed architecture

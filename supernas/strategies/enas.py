@@ -42,18 +42,19 @@ Multi-trial defaults differ from the one-shot ones because a trial budget is ~10
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from supernas.controller import EnasController, Reinforce
+from supernas.controller import MAX_HIDDEN_SIZE, EnasController, Reinforce
 from supernas.controller.batched import sample_batch
 from supernas.controller.jsonstate import generator_state_from_json, generator_state_to_json
 from supernas.errors import bad_value
+from supernas.settings import boolean, choice, integer, is_number, number, with_settings
 from supernas.space import Choice, Decision
-from supernas.strategies.base import Strategy, register_strategy
+from supernas.strategies.base import Strategy, StrategySettings, register_strategy
 from supernas.strategies.dedupe import arch_key, fresh, fresh_batched, mutate_one
 
 Choices = dict[str, Choice]
@@ -63,35 +64,77 @@ DUPLICATE_TRIES = 50
 DUPLICATE_BATCHES = (16, 48)
 #: Bound of a z-scored reward (a reward far outside equal earlier rewards divides by ~1e-8).
 ZSCORE_LIMIT = 1e12
+#: Largest ``failure_reward`` magnitude: Katib clips objective values to the same +-1e150
+#: (``katib_suggestions.trials.MAX_REWARD``), so squares of a million rewards stay finite.
+MAX_FAILURE_REWARD = 1e150
 #: Above this magnitude ``(r - mean) ** 2`` may overflow: such rewards are z-scored scaled.
 _ZSCORE_SAFE = 1e150
 
 
+@dataclass(frozen=True)
+class EnasSettings(StrategySettings):
+    """Controller and trainer settings of multi-trial ENAS (sources in the module docstring)."""
+
+    hidden_size: int = 64  # ENAS lstm_size; at most MAX_HIDDEN_SIZE
+    tanh_constant: float | None = 1.5  # ENAS macro controller_tanh_constant
+    temperature: float = 1.0  # ENAS macro
+    skip_target: float = 0.4  # ENAS macro controller_skip_target
+    lr: float = 0.05  # tuned on NB201 (module docstring); one-shot ENAS 1e-3
+    baseline_decay: float = 0.9  # tuned on NB201; one-shot ENAS 0.99
+    entropy_weight: float = 1e-4  # ENAS controller_entropy_weight
+    skip_weight: float = 0.8  # ENAS macro controller_skip_weight
+    grad_clip: float | None = 5.0  # ENAS controller grad bound
+    batch_size: int = 10  # tuned on NB201; one-shot ENAS aggregates 20
+    reward_norm: str = "rank"  # ours (module docstring)
+    dedupe: bool = True  # ours (module docstring)
+    failure_reward: float | str | None = "worst"  # ours: worst reward seen so far
+    exploit_after: int | None = None  # off: the strategy does not know the trial budget
+
+    def validate(self) -> None:
+        super().validate()
+        integer("hidden_size", self.hidden_size, low=1, high=MAX_HIDDEN_SIZE)
+        number("tanh_constant", self.tanh_constant, low=0.0, low_open=True, none_ok=True)
+        number("temperature", self.temperature, low=0.0, low_open=True)
+        number("skip_target", self.skip_target, low=0.0, high=1.0, low_open=True, high_open=True)
+        number("lr", self.lr, low=0.0, low_open=True)
+        number("baseline_decay", self.baseline_decay, low=0.0, high=1.0, high_open=True)
+        number("entropy_weight", self.entropy_weight, low=0.0)
+        number("skip_weight", self.skip_weight, low=0.0)
+        number("grad_clip", self.grad_clip, low=0.0, low_open=True, none_ok=True)
+        integer("batch_size", self.batch_size, low=1)
+        choice("reward_norm", self.reward_norm, REWARD_NORMS)
+        boolean("dedupe", self.dedupe)
+        check_failure_reward(self.failure_reward)
+        integer("exploit_after", self.exploit_after, low=0, none_ok=True)
+
+
+def check_failure_reward(value: Any) -> None:
+    """``'worst'``, None or a finite number within +-``MAX_FAILURE_REWARD``."""
+    if value is None or value == "worst" or is_number(value) and abs(value) <= MAX_FAILURE_REWARD:
+        return
+    raise bad_value("failure_reward", value,
+                    f"'worst', a finite number within +-{MAX_FAILURE_REWARD:g}, or None (skip)")
+
+
 @register_strategy("enas")
+@with_settings(EnasSettings, leading=("space_decisions",))
 class EnasStrategy(Strategy):
     """REINFORCE-trained LSTM controller behind ``suggest``/``observe``."""
 
-    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0,
-                 hidden_size: int = 64, tanh_constant: float | None = 1.5,
-                 temperature: float = 1.0, skip_target: float = 0.4, lr: float = 0.05,
-                 baseline_decay: float = 0.9, entropy_weight: float = 1e-4,
-                 skip_weight: float = 0.8, grad_clip: float | None = 5.0, batch_size: int = 10,
-                 reward_norm: str = "rank", dedupe: bool = True,
-                 failure_reward: float | str | None = "worst",
-                 exploit_after: int | None = None) -> None:
-        super().__init__(space_decisions, seed)
-        _check(reward_norm, failure_reward)
+    settings: EnasSettings
+
+    def __init__(self, space_decisions: Sequence[Decision], **settings: Any) -> None:
+        super().__init__(space_decisions, **settings)
+        s = self.settings
         with torch.random.fork_rng(devices=[]):  # seeded init, global RNG untouched
-            torch.manual_seed(seed)
-            self.controller = EnasController(self.decisions, hidden_size, 1, tanh_constant,
-                                             temperature, skip_target=skip_target)
-        self.trainer = Reinforce(self.controller, lr, baseline_decay, entropy_weight,
-                                 skip_weight, grad_clip, batch_size, accumulate=True)
-        self.gen = torch.Generator().manual_seed(seed)
-        self.reward_norm, self.dedupe, self.failure_reward = reward_norm, dedupe, failure_reward
-        if exploit_after is not None and (not isinstance(exploit_after, int) or exploit_after < 0):
-            raise bad_value("exploit_after", exploit_after, "an integer >= 0, or None (never)")
-        self.exploit_after = exploit_after
+            torch.manual_seed(s.seed)
+            self.controller = EnasController(self.decisions, s.hidden_size, 1, s.tanh_constant,
+                                             s.temperature, skip_target=s.skip_target)
+        self.trainer = Reinforce(self.controller, s.lr, s.baseline_decay, s.entropy_weight,
+                                 s.skip_weight, s.grad_clip, s.batch_size, accumulate=True)
+        self.gen = torch.Generator().manual_seed(s.seed)
+        self.reward_norm, self.dedupe, self.failure_reward = s.reward_norm, s.dedupe, s.failure_reward
+        self.exploit_after = s.exploit_after
         self.rewards = RewardLog()
 
     def _suggest_one(self) -> Choices:
@@ -207,22 +250,3 @@ def _zscore(reward: float, previous: Sequence[float], eps: float) -> float:
 
 def _clip(value: float) -> float:
     return max(-ZSCORE_LIMIT, min(ZSCORE_LIMIT, value))
-
-
-def _check(reward_norm: str, failure_reward: float | str | None) -> None:
-    if reward_norm not in REWARD_NORMS:
-        raise bad_value("reward_norm", reward_norm, ", ".join(REWARD_NORMS))
-    if isinstance(failure_reward, str) and failure_reward != "worst":
-        raise bad_value("failure_reward", failure_reward, "'worst', a finite number, or None (skip)")
-    if failure_reward is not None and not isinstance(failure_reward, str) and not _finite(failure_reward):
-        raise bad_value("failure_reward", failure_reward, "'worst', a finite number, or None (skip)")
-
-
-def _finite(value: Any) -> bool:
-    """A finite real number (an int too large for a float, a bool, NaN or +-inf is not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False

@@ -18,31 +18,44 @@ the same quarter of the population here).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from supernas.errors import bad_value
 from supernas.mutator import sample_uniform
+from supernas.settings import boolean, integer, is_number, with_settings
 from supernas.space import Choice, Decision
-from supernas.strategies.base import Strategy, register_strategy
+from supernas.strategies.base import Strategy, StrategySettings, register_strategy
 from supernas.strategies.dedupe import arch_key, fresh, mutate_one
 
 Choices = dict[str, Choice]
 DUPLICATE_TRIES = 50
 
 
+@dataclass(frozen=True)
+class EvolutionSettings(StrategySettings):
+    population_size: int = 20  # NNI's Evolution reference run on NB201 (BENCHMARK-PROTOCOLS.md)
+    sample_size: int = 5  # Real et al.'s S/P = 25/100
+    dedupe: bool = True  # ours: mutate again rather than repeat a trial
+
+    def validate(self) -> None:
+        super().validate()
+        integer("population_size", self.population_size, low=1)
+        if is_number(self.population_size):
+            integer("sample_size", self.sample_size, low=1, high=self.population_size)
+        boolean("dedupe", self.dedupe)
+
+
 @register_strategy("evolution")
+@with_settings(EvolutionSettings, leading=("space_decisions",))
 class EvolutionStrategy(Strategy):
     """Aging evolution with tournament selection and one-decision mutations."""
 
-    def __init__(self, space_decisions: Sequence[Decision], seed: int = 0,
-                 population_size: int = 20, sample_size: int = 5, dedupe: bool = True) -> None:
-        super().__init__(space_decisions, seed)
-        if not isinstance(population_size, int) or population_size < 1:
-            raise bad_value("population_size", population_size, "an integer >= 1")
-        if not isinstance(sample_size, int) or not 1 <= sample_size <= population_size:
-            raise bad_value("sample_size", sample_size, f"an integer in 1..{population_size} "
-                            "(population_size)")
-        self.population_size, self.sample_size, self.dedupe = population_size, sample_size, dedupe
+    settings: EvolutionSettings
+
+    def __init__(self, space_decisions: Sequence[Decision], **settings: Any) -> None:
+        super().__init__(space_decisions, **settings)
+        s = self.settings
+        self.population_size, self.sample_size, self.dedupe = s.population_size, s.sample_size, s.dedupe
 
     def population(self) -> list[tuple[Choices, float]]:
         """The ``population_size`` most recent successful (architecture, reward) pairs."""

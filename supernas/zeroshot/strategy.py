@@ -26,9 +26,16 @@ from supernas.errors import ConfigError, bad_value
 from supernas.freeze import freeze
 from supernas.mutator import ChoiceMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
-from supernas.oneshot.constraints import Choices, CostLimit, draw_feasible, uniform_drawer
-from supernas.oneshot.single_path import check_count
+from supernas.oneshot.constraints import (
+    Choices,
+    CostLimit,
+    _check_input_size,
+    _check_limit,
+    draw_feasible,
+    uniform_drawer,
+)
 from supernas.oneshot.supernet_eval import device_of
+from supernas.settings import Settings, integer, with_settings
 from supernas.space import Choice, decisions
 from supernas.zeroshot.registry import PROXIES, get_proxy
 
@@ -75,25 +82,47 @@ def rank(architectures: Iterable[Mapping[str, Choice] | Architecture], space: nn
     return sorted(out, key=lambda r: -r.score)
 
 
+@dataclass(frozen=True)
+class ZeroShotSettings(Settings):
+    """Proxy, sample count and cost limits of ``zero-shot`` (sources in the module docstring)."""
+
+    proxy: str = "naswot"  # NASWOT (Mellor et al. 2021)
+    num_samples: int = 100  # NASWOT's N = 100
+    seed: int = 0
+    score_batches: int = 1  # ours: one batch per score, as NASWOT
+    max_params: int | None = None  # no limit
+    max_macs: int | None = None  # no limit
+    input_size: tuple[int, ...] | None = None  # one sample's shape; needed with max_macs
+
+    def validate(self) -> None:
+        if not callable(self.proxy):  # a registered name (RegistryError naming them), or a function
+            PROXIES.get(self.proxy)
+        integer("num_samples", self.num_samples, low=1)
+        integer("seed", self.seed, low=0)
+        integer("score_batches", self.score_batches, low=1)
+        _check_limit("max_params", self.max_params)
+        _check_limit("max_macs", self.max_macs)
+        _check_input_size(self.input_size, self.max_macs is not None)
+
+
 @register_algorithm("zero-shot")
+@with_settings(ZeroShotSettings)
 class ZeroShot(OneShotAlgorithm):
     """Best of ``num_samples`` uniform architectures by a zero-shot proxy; no supernet training."""
 
     needs_training = False
+    settings: ZeroShotSettings
 
-    def __init__(self, space: nn.Module, proxy: str = "naswot", num_samples: int = 100,
-                 seed: int = 0, score_batches: int = 1, max_params: int | None = None,
-                 max_macs: int | None = None, input_size: Sequence[int] | None = None) -> None:
+    def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
-        self.proxy_name = proxy
-        self.proxy = get_proxy(proxy)
-        self.num_samples = check_count("num_samples", num_samples, 1)
-        self.seed = check_count("seed", seed, 0)
-        self.score_batches = check_count("score_batches", score_batches, 1)
-        self.limit = CostLimit(space, max_params, max_macs, input_size)
+        self.settings = s = self.settings_class.build(settings)
+        self.proxy_name = s.proxy
+        self.proxy = get_proxy(s.proxy)
+        self.num_samples, self.seed, self.score_batches = s.num_samples, s.seed, s.score_batches
+        self.limit = CostLimit(space, s.max_params, s.max_macs, s.input_size)
         self.decisions = decisions(space)
         self.mutator = ChoiceMutator().bind(space)
-        self.reference = self._draw(1, f"{seed}-reference")[0]
+        self.reference = self._draw(1, f"{s.seed}-reference")[0]
         self.mutator.set_current(self.reference)
         self.best: Choices | None = None
         self.history: list[dict[str, Any]] = []
