@@ -12,14 +12,75 @@ from typing import Any
 import yaml
 from kubeflow.katib import katib_api_pb2 as pb
 
+from supernas.errors import ConfigError
+
 _TYPES = {"categorical": pb.CATEGORICAL, "discrete": pb.DISCRETE, "int": pb.INT, "double": pb.DOUBLE}
 _OBJECTIVES = {"maximize": pb.MAXIMIZE, "minimize": pb.MINIMIZE}
 
 
+EXPECTED = ("allowed: a YAML file with a Katib Experiment (apiVersion: kubeflow.org/v1beta1, "
+            "kind: Experiment, spec: {algorithm: {algorithmName: ...}, ...})")
+
+
 def load_experiment(path: str | Path) -> pb.Experiment:
-    """The first ``kind: Experiment`` document of a YAML file."""
-    docs = [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
-    return experiment_message(next(d for d in docs if d.get("kind") == "Experiment"))
+    """The first ``kind: Experiment`` document of a YAML file; a missing or unreadable file, or
+    one without a well-formed Experiment, is a ``ConfigError`` naming the file."""
+    where = f"experiment file {str(path)!r}"
+    try:
+        docs = [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist; {EXPECTED}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where} cannot be read: {exc}; {EXPECTED}") from None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{where} is not valid YAML ({first}); {EXPECTED}") from None
+    found = [d for d in docs if isinstance(d, Mapping) and d.get("kind") == "Experiment"]
+    if not found:
+        kinds = sorted({str(d["kind"]) for d in docs if isinstance(d, Mapping) and d.get("kind")})
+        what = (f"kinds found: {', '.join(kinds)}" if kinds else
+                "no document has a kind" if any(isinstance(d, Mapping) for d in docs) else "no YAML mapping")
+        raise ConfigError(f"{where} holds no kind: Experiment document ({what}); {EXPECTED}")
+    problem = _shape_problem(found[0])
+    if problem:
+        raise ConfigError(f"{where}: {problem}; {EXPECTED}")
+    try:
+        return experiment_message(found[0])
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise ConfigError(f"{where} is not a well-formed Experiment ({type(exc).__name__}: {exc}); "
+                          f"{EXPECTED}") from None
+
+
+def _shape_problem(crd: Mapping[str, Any]) -> str | None:
+    """The first field of ``crd`` that ``experiment_message`` cannot read, or ``None``."""
+    spec = crd.get("spec")
+    if not isinstance(spec, Mapping):
+        return f"spec={spec!r} is not a mapping"
+    for key in ("objective", "algorithm", "nasConfig", "trialTemplate"):
+        if spec.get(key) is not None and not isinstance(spec[key], Mapping):
+            return f"spec.{key}={spec[key]!r} is not a mapping"
+    if crd.get("metadata") is not None and not isinstance(crd["metadata"], Mapping):
+        return f"metadata={crd['metadata']!r} is not a mapping"
+    settings = (spec.get("algorithm") or {}).get("algorithmSettings") or []
+    if not isinstance(settings, list) or not all(isinstance(s, Mapping) and "name" in s for s in settings):
+        return (f"spec.algorithm.algorithmSettings={settings!r} is not a list of "
+                "{name: ..., value: ...}")
+    nas = spec.get("nasConfig") or {}
+    if nas.get("graphConfig") is not None and not isinstance(nas["graphConfig"], Mapping):
+        return f"spec.nasConfig.graphConfig={nas['graphConfig']!r} is not a mapping"
+    ops = nas.get("operations") or []
+    if not isinstance(ops, list) or not all(isinstance(o, Mapping) for o in ops):
+        return f"spec.nasConfig.operations={ops!r} is not a list of {{operationType: ...}}"
+    for op in ops:
+        params = op.get("parameters") or []
+        if not isinstance(params, list) or not all(isinstance(p, Mapping) for p in params):
+            return (f"spec.nasConfig.operations[].parameters={params!r} is not a list of "
+                    "{name: ..., parameterType: ..., feasibleSpace: ...}")
+        for p in params:
+            if p.get("feasibleSpace") is not None and not isinstance(p["feasibleSpace"], Mapping):
+                return (f"spec.nasConfig.operations[].parameters[].feasibleSpace={p['feasibleSpace']!r} "
+                        "is not a mapping")
+    return None
 
 
 def experiment_message(crd: Mapping[str, Any]) -> pb.Experiment:
@@ -66,12 +127,21 @@ def trial_references(crd: Mapping[str, Any]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """Validate Experiment files as ``ValidateAlgorithmSettings`` would; exit 1 on the first error."""
+    """Validate Experiment files as ``ValidateAlgorithmSettings`` would; exit 1 on the first invalid
+    one, 2 (``supernas: error: ...``) when a file is missing or holds no Experiment."""
     from katib_suggestions.algorithms import ALGORITHMS
     from supernas.errors import SupernasError
 
+    if not argv:
+        print("supernas: error: no experiment file given; allowed: python -m "
+              "katib_suggestions.experiment FILE.yaml ...", file=sys.stderr)
+        return 2
     for path in argv:
-        exp = load_experiment(path)
+        try:
+            exp = load_experiment(path)
+        except SupernasError as exc:  # not an Experiment at all: a usage error, not a verdict
+            print(f"supernas: error: {exc}", file=sys.stderr)
+            return 2
         try:
             ALGORITHMS.create(exp.spec.algorithm.algorithm_name, experiment=exp, state_dir=Path("/nonexistent"))
         except SupernasError as exc:

@@ -27,7 +27,7 @@ import torch
 
 from katib_suggestions.formats import parse_flat_settings
 from katib_suggestions.weights import IN_FILE, OUT_FILE
-from supernas.errors import SupernasError
+from supernas.errors import SupernasError, bad_value
 
 #: ``algorithm-settings`` keys that are trial-recipe flags of ``supernas search``.
 RECIPE_FLAGS = {"num_epochs": "--epochs", "batch_size": "--batch-size"}
@@ -43,7 +43,7 @@ def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
 
     argv = ["search", "--algorithm", args.algorithm, "--space", args.algorithm, "--seed", str(args.seed),
             "--space-arg", f"{LAYERS_ARG[args.algorithm]}={args.num_layers}"]
-    for key, value in parse_flat_settings(args.algorithm_settings).items():
+    for key, value in _algorithm_settings(args.algorithm_settings).items():
         if value == "None":
             continue
         if key in RECIPE_FLAGS:
@@ -56,6 +56,15 @@ def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
     if "ops" in SPACES.parameters(args.algorithm):
         argv += ["--space-arg", f"ops=[{args.search_space}]"]
     return argv + list(rest)
+
+
+def _algorithm_settings(text: str) -> dict[str, str]:
+    """``k=v,k=v`` (the ``algorithm-settings`` assignment); an item without ``key=`` is an error."""
+    bad = [item for item in text.split(",") if item and ("=" not in item or not item.partition("=")[0].strip())]
+    if bad:
+        raise bad_value("algorithm-settings", text, "comma-separated key=value pairs, e.g. "
+                        f"num_epochs=2,temperature=0.5 (item {bad[0]!r} has no key=)")
+    return parse_flat_settings(text)
 
 
 def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
@@ -124,7 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_train(args, rest)
     from trial_templates.cli import main as supernas_main
 
-    return supernas_main(search_argv(args, rest))
+    try:
+        argv = search_argv(args, rest)
+    except SupernasError as exc:
+        print(f"supernas: error: {exc}", file=sys.stderr)
+        return 2
+    return supernas_main(argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from nni_plugins.search_space import from_nni, to_nni
-from supernas.errors import SupernasError
+from supernas.errors import ConfigError, SupernasError, bad_value
 
 META_FILE = Path(__file__).with_name("meta.yml")
 
@@ -73,9 +73,13 @@ def cmd_unregister(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    problem = check_config(Path(args.config))
+    try:
+        problem = check_config(Path(args.config))
+    except SupernasError as exc:  # not a readable experiment config at all
+        print(f"supernas: error: {exc}", file=sys.stderr)
+        return 2
     if problem:
-        print(f"{args.config}: {problem}", file=sys.stderr)
+        print(f"supernas: error: {args.config}: {problem}", file=sys.stderr)
         return 2
     print(f"{args.config}: tuner classArgs and search space are valid")
     return 0
@@ -102,12 +106,20 @@ def cmd_export_space(args: argparse.Namespace) -> int:
 
 
 def check_config(path: Path) -> str | None:
-    """Why the supernas tuner in experiment config ``path`` would fail to start, or None."""
-    config = yaml.safe_load(path.read_text())
+    """Why the supernas tuner in experiment config ``path`` would fail to start, or None; a file
+    that is missing or not an experiment config is a ``ConfigError``."""
+    config = _read_config(path)
     tuner = config.get("tuner") or {}
-    cls = _tuner_class(tuner, path.parent)
+    if not isinstance(tuner, dict):
+        return f"tuner={tuner!r} is invalid; allowed: a mapping with name or className (and classArgs)"
+    try:
+        cls = _tuner_class(tuner, path.parent)
+    except SupernasError as exc:
+        return str(exc)
     if cls is None:
         return None  # not a supernas tuner: NNI's own checks apply
+    if not isinstance(tuner.get("classArgs") or {}, dict):
+        return f"tuner.classArgs={tuner['classArgs']!r} is invalid; allowed: a mapping of class arguments"
     class_args = tuner.get("classArgs") or {}
     try:
         cls(**class_args)
@@ -120,14 +132,42 @@ def check_config(path: Path) -> str | None:
     return None
 
 
+def _read_config(path: Path) -> dict[str, Any]:
+    allowed = "allowed: an NNI experiment config (YAML mapping with tuner, searchSpace ...)"
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config={str(path)!r} does not exist; {allowed}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config={str(path)!r} cannot be read: {exc}; {allowed}") from None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"config={str(path)!r} is not valid YAML ({first}); {allowed}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"config={str(path)!r} holds a {type(config).__name__}, not a mapping; {allowed}")
+    return config
+
+
 def _tuner_class(tuner: dict[str, Any], base: Path) -> Callable[..., Any] | None:
-    name = str(tuner.get("name") or "").lower()
-    known = {m["builtinName"].lower(): m["className"] for m in _meta_entries()}
-    qualified = known.get(name) or tuner.get("className")
+    """The supernas tuner class ``tuner`` names, ``None`` for another tuner; a supernas-looking
+    name or className that does not exist is a ``ConfigError`` listing those that do."""
+    entries = _meta_entries()
+    name = str(tuner.get("name") or "")
+    known = {m["builtinName"].lower(): m["className"] for m in entries}
+    qualified = known.get(name.lower()) or tuner.get("className")
+    if not qualified and name.lower().startswith("supernas"):
+        raise bad_value("tuner.name", name, ", ".join(m["builtinName"] for m in entries))
     if not qualified or not str(qualified).startswith("nni_plugins."):
         return None
     module, _, attr = str(qualified).rpartition(".")
-    return getattr(importlib.import_module(module), attr)
+    class_names = ", ".join(m["className"] for m in entries)
+    try:
+        cls = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        cls = None
+    if cls is None or not isinstance(cls, type):
+        raise bad_value("tuner.className", qualified, class_names)
+    return cls
 
 
 def _search_space(config: dict[str, Any], base: Path) -> Any:

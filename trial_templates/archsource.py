@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from supernas.architecture import Architecture
 from supernas.errors import ArchitectureError, bad_value
 
 ENV_VAR = "SUPERNAS_ARCHITECTURE"
+MAX_JSON_DEPTH = 32
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # JSON strings, whose brackets do not nest
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def parse_architecture_text(text: str) -> dict[str, Any]:
@@ -36,12 +40,34 @@ def parse_architecture_text(text: str) -> dict[str, Any]:
             raise bad_value("architecture", text[:40], f"valid URL-safe base64 after 'b64:' ({exc})") from None
         return parse_architecture_text(raw)
     if text.startswith("{"):
+        check_json_depth(text, "architecture")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ArchitectureError([f"architecture JSON: {exc}"]) from None
         return data
     return _pairs(text)
+
+
+def check_json_depth(text: str, field: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit`` arrays/objects before parsing it (Python's parser
+    would end in a ``RecursionError``; an architecture nests 3 levels)."""
+    depth = 0
+    for ch in _NOT_BRACKET.sub("", _STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        if depth > limit:
+            raise bad_value(field, text[:40] + ("..." if len(text) > 40 else ""),
+                            f"JSON nested at most {limit} levels deep (an architecture nests 3)")
+
+
+def load_architecture_file(path: str | Path) -> Architecture:
+    """An architecture JSON file (``Architecture.to_json()``), depth-checked before it is parsed."""
+    p = Path(path)
+    if not p.is_file():
+        raise ArchitectureError([f"architecture file {str(p)!r} does not exist"])
+    text = p.read_text()
+    check_json_depth(text, "architecture")
+    return Architecture.from_json(text)
 
 
 def _pairs(text: str) -> dict[str, Any]:

@@ -128,9 +128,11 @@ def add_export(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from trial_templates.checks import check_output_file, parse_input_shape
     from trial_templates.export import export, load_child
 
-    shape = [int(v) for v in args.input_shape.split(",")] if args.input_shape else None
+    shape = parse_input_shape(args.input_shape)
+    check_output_file(args.output)
     model, input_shape = load_child(args.checkpoint, args.architecture, shape)
     path = export(model, input_shape, args.format, args.output)
     print(f"saved {path}")

@@ -16,7 +16,9 @@ from torch import nn
 from supernas.architecture import Architecture
 from supernas.errors import ConfigError, bad_value
 from supernas.spaces import build_child
+from trial_templates.archsource import load_architecture_file
 from trial_templates.checkpoint import load_torch_file
+from trial_templates.space_budget import check_space_size
 
 FORMATS = ("torchscript", "onnx")
 ONNX_NEEDS = ("onnx", "onnxscript")  # torch.onnx.export(dynamo=True) imports both
@@ -29,21 +31,46 @@ def load_child(checkpoint: str | None, architecture: str | None,
     """The child network (eval mode) and the shape of one input."""
     if checkpoint:
         saved = read_model_file(Path(checkpoint))
-        model = build_child(Architecture.from_dict(saved["architecture"]))
+        saved_shape = tuple(int(v) for v in saved["input_shape"])
+        if input_shape and len(input_shape) != len(saved_shape):
+            raise bad_value("input-shape", ",".join(map(str, input_shape)),
+                            f"{len(saved_shape)} positive integers, like the shape the model was "
+                            f"trained on ({','.join(map(str, saved_shape))})")
+        model = _build(Architecture.from_dict(saved["architecture"]))
         if saved.get("binary_mode"):
             from supernas.binarize import set_binary_mode
 
             set_binary_mode(model, saved["binary_mode"])
         model.load_state_dict(saved["state_dict"])
-        shape = tuple(input_shape or saved["input_shape"])
+        shape = tuple(input_shape or saved_shape)
     elif architecture:
-        model = build_child(Architecture.load(architecture))
         if not input_shape:
             raise bad_value("input_shape", None, "C,H,W of one input, e.g. 3,32,32 (needed with --architecture)")
+        model = _build(load_architecture_file(architecture))
         shape = tuple(input_shape)
     else:
         raise bad_value("checkpoint", None, "--checkpoint model.pt or --architecture FILE")
-    return model.eval(), shape
+    model.eval()
+    check_input_shape(model, shape)
+    return model, shape
+
+
+def _build(arch: Architecture) -> nn.Module:
+    if arch.space:
+        check_space_size(arch.space, arch.space_args, field="space_args")  # before allocating
+    return build_child(arch)
+
+
+def check_input_shape(model: nn.Module, shape: Sequence[int]) -> None:
+    """One forward of a zero input of ``shape`` (no state changes), so a shape the model cannot
+    take is named here rather than deep inside the tracer."""
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *shape))  # [1, *shape]
+    except Exception as exc:  # noqa: BLE001 - any shape error, named with the option
+        raise bad_value("input-shape", ",".join(map(str, shape)),
+                        f"the shape of one input the model takes, e.g. the one it was trained on "
+                        f"(this one fails: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 
 def read_model_file(path: Path) -> dict:

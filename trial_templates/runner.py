@@ -15,6 +15,7 @@ from supernas.architecture import Architecture
 from supernas.errors import ConfigError
 from trial_templates.artifacts import ArchitectureArtifacts, draw_architecture
 from trial_templates.checkpoint import EpochCheckpoint, resume_path
+from trial_templates.checks import check_run
 from trial_templates.config import RunConfig, SearchConfig, resolved_config, save_config
 from trial_templates.reporting import Reporter, choose_reporters
 from trial_templates.resume import check_checkpoint, check_settings
@@ -70,6 +71,7 @@ def fit(trainer: pl.Trainer, module: pl.LightningModule, dm: pl.LightningDataMod
 def run_search(cfg: SearchConfig) -> dict[str, Any]:
     """The whole ``supernas search``; returns the final architecture and metrics."""
     cfg.check()
+    check_run(cfg)
     out = Path(cfg.output)
     reseed(cfg.seed, -1)  # supernet initialisation depends on the seed only
     dm = build_datamodule(cfg, "search", cfg.arch_fraction)

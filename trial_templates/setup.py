@@ -17,6 +17,7 @@ from supernas.oneshot import ALGORITHMS, OneShotAlgorithm
 from supernas.spaces import SPACES, create_space
 from trial_templates.config import RunConfig, SearchConfig
 from trial_templates.data import ArrayDataModule, create_datamodule
+from trial_templates.space_budget import check_space_size
 
 # Default space per algorithm (small enough for digits on a 2-core CPU in a few minutes):
 # NAS-Bench-201 cells (arXiv 2001.00326) with C=8, N=1; BATS's binary cell space for bats.
@@ -53,8 +54,11 @@ def data_args(factory: Callable[..., Any], given: dict[str, Any], dm: ArrayDataM
 
 
 def build_space(name: str, args: dict[str, Any], dm: ArrayDataModule) -> nn.Module:
-    """Create the space with data-derived arguments and check it takes the data's inputs."""
-    space = create_space(name, **data_args(SPACES.get(name), args, dm))
+    """Create the space with data-derived arguments (refused first when too large to allocate,
+    ``trial_templates.space_budget``) and check it takes the data's inputs."""
+    full = data_args(SPACES.get(name), args, dm)
+    check_space_size(name, full, given=args)
+    space = create_space(name, **full)
     UniformMutator(0).bind(space)  # any architecture will do for the shape check
     check_forward(space, name, dm)
     return space

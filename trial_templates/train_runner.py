@@ -16,6 +16,7 @@ from supernas.errors import bad_value
 from supernas.spaces import SPACES, build_child
 from supernas.two_stage import StageSettings, TwoStagePlan, run_two_stage, two_stage_plan
 from trial_templates.checkpoint import EpochCheckpoint, load_torch_file
+from trial_templates.checks import check_run, check_stage_settings
 from trial_templates.child_module import ChildModule
 from trial_templates.config import TrainConfig, resolved_config, save_config
 from trial_templates.reporting import choose_reporters
@@ -23,6 +24,7 @@ from trial_templates.resume import check_settings
 from trial_templates.runner import build_trainer, finish, fit
 from trial_templates.seeding import reseed
 from trial_templates.setup import apply_layout, build_datamodule, check_forward, data_args
+from trial_templates.space_budget import check_space_size
 
 MODEL_FILE = "model.pt"
 
@@ -32,7 +34,10 @@ def child_architecture(cfg: TrainConfig, dm: Any) -> Architecture:
     arch = Architecture.from_dict(cfg.architecture)
     if not arch.space:
         raise bad_value("architecture.space", None, "a registered space name")
-    arch.space_args = data_args(SPACES.get(arch.space), {**arch.space_args, **cfg.space_args}, dm)
+    given = {**arch.space_args, **cfg.space_args}
+    arch.space_args = data_args(SPACES.get(arch.space), given, dm)
+    field = "space-arg" if cfg.space_args else "architecture.space_args"  # named when too large
+    check_space_size(arch.space, arch.space_args, cfg.space_args or given, field)  # before build_child
     return arch
 
 
@@ -47,6 +52,8 @@ def run_train(cfg: TrainConfig, init_from: Mapping[str, torch.Tensor] | None = N
 
     ``init_from``: initial weights keyed by supernet module paths (``build_child``)."""
     cfg.check()
+    check_run(cfg)
+    check_stage_settings(cfg.stage_settings, cfg.bats_stages)
     out = Path(cfg.output)
     reseed(cfg.seed, -1)  # child initialisation depends on the seed only
     dm = build_datamodule(cfg, "train")

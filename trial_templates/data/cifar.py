@@ -72,9 +72,9 @@ def _pickles(base: Path, split: str, size: int | None, seed: int) -> Split:
         path = base / name
         if not path.is_file():
             raise ConfigError(f"CIFAR-10 file {str(path)!r} is missing")
-        batch = _read_batch(path)
-        xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        ys.extend(int(v) for v in batch[b"labels"])
+        images, labels = _batch_arrays(path, _read_batch(path))
+        xs.append(images)
+        ys.extend(labels)
     x, y = torch.from_numpy(np.concatenate(xs)), torch.tensor(ys, dtype=torch.long)
     if size is None:
         return x, y
@@ -104,15 +104,62 @@ def _read_batch(path: Path) -> Any:
     return batch
 
 
-def _decode(data: bytes) -> np.ndarray:
-    from PIL import Image
+def _batch_arrays(path: Path, batch: Any) -> tuple[np.ndarray, list[int]]:
+    """``b"data"`` as uint8 [N, 3, 32, 32] and ``b"labels"`` as N ints in 0..9, or a
+    ``ConfigError`` naming the file and what was expected."""
+    def bad(what: str) -> ConfigError:
+        return ConfigError(f"CIFAR-10 file {str(path)!r} {what}; allowed: the python-format batches "
+                           "of cifar-10-python.tar.gz (b'data': uint8 [N, 3072], b'labels': N ints 0..9)")
 
-    with Image.open(io.BytesIO(data)) as img:
-        return np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)  # [3, H, W]
+    data = batch[b"data"]
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        shape = getattr(data, "shape", None)
+        found = f"shape {tuple(shape)}" if shape is not None else f"type {type(data).__name__}"
+        raise bad(f"holds b'data' of {found}, not [N, 3072] (N images of 3x32x32)")
+    if data.dtype != np.uint8:
+        if data.dtype.kind not in "iu" or (data.size and not 0 <= data.min() <= data.max() <= 255):
+            raise bad(f"holds b'data' of dtype {data.dtype}, not uint8 pixel values 0..255")
+        data = data.astype(np.uint8)
+    labels = batch[b"labels"]
+    if (not isinstance(labels, (list, tuple, np.ndarray))
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels)):
+        raise bad(f"holds b'labels' of type {type(labels).__name__}, not a list of ints")
+    if len(labels) != len(data):
+        raise bad(f"holds {len(data)} images but {len(labels)} labels")
+    outside = [int(v) for v in labels if not 0 <= int(v) < 10]
+    if outside:
+        raise bad(f"holds labels outside 0..9 (e.g. {outside[0]})")
+    return data.reshape(-1, 3, 32, 32), [int(v) for v in labels]
 
 
-def _labelled(names: list[str], class_of: Callable[[str], str]) -> tuple[list[str], list[int]]:
+def _decode(data: bytes, where: str) -> np.ndarray:
+    """One image as uint8 [3, 32, 32]; ``where`` names it in errors."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            image = np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)  # [3, H, W]
+    except UnidentifiedImageError:
+        raise ConfigError(f"CIFAR-10 image {where} is not an image PIL can read; allowed: JPEG or PNG "
+                          "images of 32x32 pixels") from None
+    except (OSError, ValueError) as exc:  # truncated or corrupt image data
+        raise ConfigError(f"CIFAR-10 image {where} cannot be decoded: {exc}; allowed: JPEG or PNG "
+                          "images of 32x32 pixels") from None
+    if image.shape != (3, 32, 32):
+        raise ConfigError(f"CIFAR-10 image {where} is {image.shape[2]}x{image.shape[1]} pixels; "
+                          "allowed: JPEG or PNG images of 32x32 pixels")
+    return image
+
+
+def _labelled(names: list[str], class_of: Callable[[str], str], where: str) -> tuple[list[str], list[int]]:
     classes = sorted({class_of(n) for n in names})
+    if not classes:
+        raise ConfigError(f"CIFAR-10 {where} holds no images; allowed: <split>/<class>/<n>.jpg|png "
+                          f"images ({', '.join(IMAGE_SUFFIXES)})")
+    if len(classes) > 10:
+        raise ConfigError(f"CIFAR-10 {where} holds {len(classes)} classes ({', '.join(classes[:12])}"
+                          f"{', ...' if len(classes) > 12 else ''}); allowed: at most the 10 CIFAR-10 "
+                          "classes, one folder each")
     index = {c: i for i, c in enumerate(classes)}
     names = sorted(names)
     return names, [index[class_of(n)] for n in names]
@@ -132,15 +179,21 @@ def _stack(images: list[np.ndarray], labels: list[int]) -> Split:
 def _zip(path: Path, split: str, size: int | None, seed: int) -> Split:
     if not path.is_file():
         raise ConfigError(f"CIFAR-10 archive {str(path)!r} is missing")
-    with zipfile.ZipFile(path) as z:
-        names = [n for n in z.namelist() if n.lower().endswith(IMAGE_SUFFIXES)]
-        names, labels = _select(*_labelled(names, lambda n: n.split("/")[-2]), size, seed)
-        return _stack([_decode(z.read(n)) for n in names], labels)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.lower().endswith(IMAGE_SUFFIXES) and "/" in n]
+            where = f"archive {str(path)!r}"
+            names, labels = _select(*_labelled(names, lambda n: n.split("/")[-2], where), size, seed)
+            return _stack([_decode(z.read(n), f"{n!r} in {str(path)!r}") for n in names], labels)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ConfigError(f"CIFAR-10 archive {str(path)!r} cannot be read: {exc}; allowed: a zip of "
+                          f"{split}/<class>/<n>.jpg images") from None
 
 
 def _folder(root: Path, size: int | None, seed: int) -> Split:
     if not root.is_dir():
         raise ConfigError(f"CIFAR-10 image folder {str(root)!r} is missing")
     files = [str(p) for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES]
-    names, labels = _select(*_labelled(files, lambda n: Path(n).parent.name), size, seed)
-    return _stack([_decode(Path(n).read_bytes()) for n in names], labels)
+    where = f"image folder {str(root)!r}"
+    names, labels = _select(*_labelled(files, lambda n: Path(n).parent.name, where), size, seed)
+    return _stack([_decode(Path(n).read_bytes(), repr(n)) for n in names], labels)
