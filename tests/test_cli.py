@@ -106,3 +106,12 @@ def test_architecture_from_nni(monkeypatch: pytest.MonkeyPatch) -> None:
     arch = Architecture({"hidden": "h30", "activation": "relu"}, "mlp", {"in_features": 64})
     monkeypatch.setattr(nni, "get_next_parameter", lambda: arch.to_dict())
     assert find_architecture("nni", None, None, env={}).choices == arch.choices
+
+
+def test_train_refuses_an_init_file_it_cannot_read_safely(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "supernet.pt"
+    bad.write_bytes(b"not a torch file")
+    err = _err(capsys, ["train", "--architecture-json", "hidden=h20,activation=relu", "--space", "mlp",
+                        "--init-from", str(bad), "--data", "synthetic", "--output", str(tmp_path / "o"),
+                        "--no-progress", "--accelerator", "cpu", "--report", "none"])
+    assert "supernas: error: init_from=" in err and "cannot be read safely" in err
