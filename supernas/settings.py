@@ -185,6 +185,17 @@ def choice(field: str, value: Any, options: Iterable[Any], none_ok: bool = False
         raise bad_value(field, value, text + (", or None" if none_ok and not allowed else ""))
 
 
+#: Seeds feed NumPy's ``np.random.seed``, which takes 0 .. 2**32 - 1 (the trial's ``--seed`` has
+#: the same bound, ``trial_templates.checks``).
+SEED_MAX = 2**32 - 1
+
+
+def check_seed(field: str, value: Any) -> None:
+    """A seed: an integer from 0 to ``SEED_MAX``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise bad_value(field, value, f"an integer from 0 to {SEED_MAX} (2**32 - 1)")
+
+
 def boolean(field: str, value: Any) -> None:
     if not isinstance(value, bool):
         raise bad_value(field, value, "true or false")

@@ -43,6 +43,8 @@ ONESHOT_ROWS = [
     ("darts", "unrolled_lr", "None", True, ALL),
     ("darts", "warmup_epochs", "1.5", False, ALL),
     ("darts", "mixing", "dirichlet", True, ALL),
+    ("darts", "seed", "4294967296", False, ALL),  # the trial's --seed takes 0 .. 2**32 - 1
+    ("darts", "seed", "7", True, ALL),
     ("bats", "temperature", "-1", False, ALL),
     ("bats", "order", "second", True, ALL),
     ("bats", "order", "3", False, ALL),
@@ -64,6 +66,7 @@ STRATEGY_ROWS = [
     ("enas", "dedupe", "maybe", False),
     ("enas", "exploit_after", "true", False),
     ("evolution", "population_size", "0", False),
+    ("evolution", "seed", "-1", False),
     ("evolution", "sample_size", "30", False),
     ("random", "dedupe", "false", True),
 ]

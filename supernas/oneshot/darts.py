@@ -75,7 +75,7 @@ from supernas.oneshot.darts_mutator import DartsMutator
 from supernas.oneshot.dirichlet import MIXINGS, concentration
 from supernas.oneshot.temperature import SCHEDULES, TemperatureSchedule
 from supernas.oneshot.unrolled import grads_off, unrolled_arch_grads
-from supernas.settings import Settings, choice, integer, is_number, number, with_settings
+from supernas.settings import Settings, check_seed, choice, is_number, number, with_settings
 from supernas.space import Choice
 
 ORDERS = {1: 1, 2: 2, "first": 1, "second": 2}
@@ -134,7 +134,7 @@ class DartsSettings(Settings):
             number(name, getattr(self, name), low=0.0)
         check_betas(self.arch_betas)
         number("unrolled_lr", self.unrolled_lr, low=0.0, low_open=True, none_ok=True)
-        integer("seed", self.seed, low=0)
+        check_seed("seed", self.seed)
         if not (self.warmup_epochs is None or isinstance(self.warmup_epochs, int)
                 and not isinstance(self.warmup_epochs, bool) and self.warmup_epochs >= 0):
             raise bad_value("warmup_epochs", self.warmup_epochs,

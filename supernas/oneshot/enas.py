@@ -80,7 +80,7 @@ from supernas.mutables import LayerChoice
 from supernas.mutator import SamplingMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
 from supernas.oneshot.supernet_eval import forward_with_batch_stats
-from supernas.settings import Settings, integer, number, with_settings
+from supernas.settings import Settings, check_seed, integer, number, with_settings
 from supernas.space import Choice
 
 
@@ -160,7 +160,7 @@ class EnasOneShotSettings(Settings):
     sample_buffer: int = 16  # ours: one batched controller pass per 16 children
 
     def validate(self) -> None:
-        integer("seed", self.seed, low=0)
+        check_seed("seed", self.seed)
         integer("hidden_size", self.hidden_size, low=1, high=MAX_HIDDEN_SIZE)
         number("tanh_constant", self.tanh_constant, low=0.0, low_open=True, none_ok=True)
         for name in ("temperature", "op_tanh_reduce", "ctrl_lr", "weight_lr"):

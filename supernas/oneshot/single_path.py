@@ -42,7 +42,7 @@ from supernas.oneshot.constraints import (
 )
 from supernas.oneshot.strength import population_frequencies
 from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
-from supernas.settings import Settings, choice, integer, number
+from supernas.settings import Settings, check_seed, choice, integer, number
 from supernas.space import Choice, decisions
 
 LR_SCHEDULES = ("linear", "constant")
@@ -77,7 +77,7 @@ class SinglePathSettings(Settings):
     input_size: tuple[int, ...] | None = None  # one sample's shape; needed with max_macs
 
     def validate(self) -> None:
-        integer("seed", self.seed, low=0)
+        check_seed("seed", self.seed)
         number("lr", self.lr, low=0.0, low_open=True)
         number("momentum", self.momentum, low=0.0)
         number("weight_decay", self.weight_decay, low=0.0)

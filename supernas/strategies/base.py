@@ -30,7 +30,7 @@ from typing import Any
 from supernas.architecture import validate
 from supernas.errors import bad_value
 from supernas.registry import Registry
-from supernas.settings import Settings, integer
+from supernas.settings import Settings, check_seed
 from supernas.space import Choice, Decision
 from supernas.strategies.dedupe import arch_key
 
@@ -44,7 +44,7 @@ class StrategySettings(Settings):
     seed: int = 0
 
     def validate(self) -> None:
-        integer("seed", self.seed, low=0)
+        check_seed("seed", self.seed)
 
 
 class Strategy(ABC):

@@ -35,7 +35,7 @@ from supernas.oneshot.constraints import (
     uniform_drawer,
 )
 from supernas.oneshot.supernet_eval import device_of
-from supernas.settings import Settings, integer, with_settings
+from supernas.settings import Settings, check_seed, integer, with_settings
 from supernas.space import Choice, decisions
 from supernas.zeroshot.registry import PROXIES, get_proxy
 
@@ -98,7 +98,7 @@ class ZeroShotSettings(Settings):
         if not callable(self.proxy):  # a registered name (RegistryError naming them), or a function
             PROXIES.get(self.proxy)
         integer("num_samples", self.num_samples, low=1)
-        integer("seed", self.seed, low=0)
+        check_seed("seed", self.seed)
         integer("score_batches", self.score_batches, low=1)
         _check_limit("max_params", self.max_params)
         _check_limit("max_macs", self.max_macs)
