@@ -34,7 +34,7 @@ def _captured(monkeypatch: pytest.MonkeyPatch, module: str, name: str) -> list:
     import importlib
 
     seen: list = []
-    monkeypatch.setattr(importlib.import_module(module), name, lambda cfg: seen.append(cfg) or {})
+    monkeypatch.setattr(importlib.import_module(module), name, lambda cfg, *_: seen.append(cfg) or {})
     return seen
 
 
