@@ -18,9 +18,10 @@ An architecture is a plain value: it neither builds nor validates itself against
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from supernas.errors import ArchitectureError
 from supernas.space import Choice, normalise, problems, validate
@@ -48,7 +49,7 @@ class Architecture:
         Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Architecture":
+    def from_dict(cls, data: Mapping[str, Any]) -> Architecture:
         if not isinstance(data, Mapping):
             raise ArchitectureError([f"architecture: expected a JSON object, got {type(data).__name__}"])
         if "choices" not in data:
@@ -68,7 +69,7 @@ class Architecture:
                    space=space, space_args=dict(space_args))
 
     @classmethod
-    def from_json(cls, text: str) -> "Architecture":
+    def from_json(cls, text: str) -> Architecture:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -76,7 +77,7 @@ class Architecture:
         return cls.from_dict(data)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Architecture":
+    def load(cls, path: str | Path) -> Architecture:
         p = Path(path)
         if not p.is_file():
             raise ArchitectureError([f"architecture file {str(p)!r} does not exist"])

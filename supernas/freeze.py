@@ -8,7 +8,8 @@ into a child, and ``freeze`` of a trained supernet keeps them.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

@@ -10,7 +10,8 @@ NAS-Bench-201 cell repeated through the skeleton).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,7 +31,7 @@ class Mutator(ABC):
         self.decisions: list[Decision] = []
         self.mutables: dict[str, list[Mutable]] = {}
 
-    def bind(self, model: nn.Module) -> "Mutator":
+    def bind(self, model: nn.Module) -> Mutator:
         """Attach to every mutable in ``model`` (replacing any previously bound mutator)."""
         self.mutables = mutables_by_key(model)
         self.decisions = decisions(model)

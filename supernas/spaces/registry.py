@@ -7,7 +7,8 @@ frozen child (fresh weights, or initial weights passed in as ``init_from``).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
