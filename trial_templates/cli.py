@@ -49,7 +49,9 @@ def _extend(module: str, subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = argv  # for ``--config``: which flags were given (trial_templates.config_file)
     try:
         return int(args.func(args) or 0)
     except SupernasError as exc:

@@ -1,13 +1,25 @@
-"""The built-in subcommands: ``search``, ``train``, ``export``, ``spaces`` (see README.md)."""
+"""The built-in subcommands: ``search``, ``train``, ``export``, ``spaces`` (see README.md);
+``search`` and ``train`` also take ``--config FILE`` and ``--print-config``
+(``trial_templates.config_file``)."""
 from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 from typing import Any
 
 import torch
 
-from trial_templates.config import REPORTS, RunConfig, SearchConfig, TrainConfig, parse_pairs
+from trial_templates.config import (
+    REPORTS,
+    RunConfig,
+    SearchConfig,
+    TrainConfig,
+    config_text,
+    parse_pairs,
+    parse_settings,
+)
+from trial_templates.config_file import add_config_options, fields_with_file
 from trial_templates.reporting import parse_metric_names
 from trial_templates.subcommands import subcommand
 
@@ -36,6 +48,7 @@ def _common(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--no-plots", action="store_true", help="no PNG plots")
     p.add_argument("--no-channels-last", action="store_true",
                    help="keep PyTorch's default NCHW layout (default: channels-last, faster convs)")
+    add_config_options(p)
 
 
 def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
@@ -49,9 +62,21 @@ def _run_fields(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "channels_last": not args.no_channels_last}
 
 
+#: Flags (argparse dests) whose config field (``config.yaml`` key) has another name.
+DEST_FIELDS = {"metric_name": "metric_names", "no_progress": "progress", "no_plots": "plots",
+               "no_channels_last": "channels_last", "space_arg": "space_args", "set": "settings",
+               "stage_set": "stage_settings", "architecture_json": "architecture"}
+
+
 @subcommand("search")
 def add_search(sub: Any) -> None:
     p = sub.add_parser("search", help="one-shot architecture search (Lightning)")
+    search_options(p)
+    p.set_defaults(func=cmd_search)
+
+
+def search_options(p: argparse.ArgumentParser) -> None:
+    """The flags of ``supernas search``."""
     p.add_argument("--algorithm", default="darts", help=f"one of {', '.join(ALGORITHM_NAMES)}")
     p.add_argument("--space", default=None, help="registered space (default depends on the algorithm)")
     p.add_argument("--space-arg", action="append", default=[], metavar="K=V")
@@ -63,19 +88,25 @@ def add_search(sub: Any) -> None:
                    help="SGD steps fine-tuning the derived child before it is scored (0: BN only)")
     p.add_argument("--finetune-lr", type=float, default=0.025, help="its initial learning rate")
     _common(p, epochs=10)
-    p.set_defaults(func=cmd_search)
+
+
+def search_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``SearchConfig``'s fields from the flags (settings not yet validated)."""
+    return {**_run_fields(args, "search"), "algorithm": args.algorithm, "space": args.space,
+            "space_args": parse_pairs(args.space_arg, "space-arg"),
+            "settings": parse_pairs(args.set, "set"), "arch_fraction": args.arch_fraction,
+            "lr_schedule": args.lr_schedule, "finetune_steps": args.finetune_steps,
+            "finetune_lr": args.finetune_lr}
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from trial_templates.config import algorithm_settings
-    from trial_templates.runner import run_search
+    from trial_templates.runner import run_search, search_parts
 
-    cfg = SearchConfig(**_run_fields(args, "search"), algorithm=args.algorithm, space=args.space,
-                       space_args=parse_pairs(args.space_arg, "space-arg"),
-                       settings=algorithm_settings(args.algorithm, args.set),
-                       arch_fraction=args.arch_fraction,
-                       lr_schedule=args.lr_schedule, finetune_steps=args.finetune_steps,
-                       finetune_lr=args.finetune_lr)
+    fields = fields_with_file(args, search_options, search_fields(args), SearchConfig, DEST_FIELDS)
+    fields["settings"] = parse_settings(fields["algorithm"], fields["settings"])
+    cfg = SearchConfig(**fields)
+    if args.print_config:
+        return _print_config(search_parts(cfg)[-1])
     run_search(cfg)
     return 0
 
@@ -83,6 +114,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 @subcommand("train")
 def add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="train a fixed architecture (retraining, BATS two stages)")
+    train_options(p)
+    p.set_defaults(func=cmd_train)
+
+
+def train_options(p: argparse.ArgumentParser) -> None:
+    """The flags of ``supernas train``."""
     p.add_argument("--architecture", default=None, help="architecture JSON file, or 'nni'")
     p.add_argument("--architecture-json", default=None, help="architecture text (see README)")
     p.add_argument("--space", default=None, help="space of flat choices")
@@ -97,22 +134,44 @@ def add_train(sub: Any) -> None:
                    help="two_stage_plan setting, e.g. stage2_epochs=5")
     p.add_argument("--init-from", default=None, metavar="FILE",
                    help="initial weights: a state_dict keyed by supernet module paths (e.g. shared "
-                   "supernet weights); tensors it lacks stay fresh")
+                   "supernet weights); tensors it lacks stay fresh (not recorded in config.yaml)")
     _common(p, epochs=20)
-    p.set_defaults(func=cmd_train)
+
+
+def train_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``TrainConfig``'s fields from the flags, but the architecture (``_architecture``)."""
+    return {**_run_fields(args, "train"), "space_args": parse_pairs(args.space_arg, "space-arg"),
+            "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay,
+            "grad_clip": args.grad_clip, "optimizer": args.optimizer, "bats_stages": args.bats_stages,
+            "stage_settings": parse_pairs(args.stage_set, "stage-set")}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trial_templates.archsource import find_architecture
-    from trial_templates.train_runner import load_init_weights, run_train
+    from trial_templates.train_runner import load_init_weights, run_train, train_parts
 
-    space_args = parse_pairs(args.space_arg, "space-arg")
-    arch = find_architecture(args.architecture, args.architecture_json, args.space, space_args)
-    cfg = TrainConfig(**_run_fields(args, "train"), architecture=arch.to_dict(), space_args=space_args,
-                      lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                      grad_clip=args.grad_clip, optimizer=args.optimizer, bats_stages=args.bats_stages,
-                      stage_settings=parse_pairs(args.stage_set, "stage-set"))
+    fields = fields_with_file(args, train_options, train_fields(args), TrainConfig, DEST_FIELDS)
+    fields["architecture"] = _architecture(args, fields)
+    cfg = TrainConfig(**fields)
+    if args.print_config:
+        return _print_config(train_parts(cfg)[-1])
     run_train(cfg, load_init_weights(args.init_from) if args.init_from else None)
+    return 0
+
+
+def _architecture(args: argparse.Namespace, fields: dict[str, Any]) -> dict[str, Any]:
+    """From ``--architecture``/``--architecture-json`` when given, else the config file's, else
+    ``$SUPERNAS_ARCHITECTURE`` (``trial_templates.archsource``)."""
+    from supernas.architecture import Architecture
+    from trial_templates.archsource import find_architecture
+
+    if "architecture" in fields and not (args.architecture or args.architecture_json):
+        return Architecture.from_dict(fields["architecture"]).to_dict()
+    arch = find_architecture(args.architecture, args.architecture_json, args.space, fields["space_args"])
+    return arch.to_dict()
+
+
+def _print_config(resolved: dict[str, Any]) -> int:
+    sys.stdout.write(config_text(resolved))
     return 0
 
 

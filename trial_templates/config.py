@@ -106,10 +106,16 @@ def parse_pairs(pairs: list[str] | None, field_name: str) -> dict[str, Any]:
 def algorithm_settings(algorithm: str, pairs: list[str] | None) -> dict[str, Any]:
     """``--set`` pairs read and validated by the one-shot ``algorithm``'s settings dataclass
     (``supernas.settings``, as NNI's ``classArgs`` and Katib's settings are); the keys given only."""
+    return parse_settings(algorithm, parse_pairs(pairs, "set"))
+
+
+def parse_settings(algorithm: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` settings (``--set`` pairs, a config file's ``settings``) read and validated by the
+    ``algorithm``'s settings dataclass; the keys given only."""
     from supernas.oneshot import ALGORITHMS
 
     schema = ALGORITHMS.get(algorithm).settings_class  # type: ignore[attr-defined]
-    return schema.parse_given(parse_pairs(pairs, "set"))
+    return schema.parse_given(raw)
 
 
 def resolved_config(config: RunConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -124,8 +130,13 @@ def save_config(resolved: dict[str, Any], path: str | Path) -> Path:
     """Write ``resolved_config``'s dict as YAML."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(yaml.safe_dump(resolved, sort_keys=False))
+    p.write_text(config_text(resolved))
     return p
+
+
+def config_text(resolved: dict[str, Any]) -> str:
+    """``config.yaml``'s text (also what ``--print-config`` prints)."""
+    return yaml.safe_dump(resolved, sort_keys=False)
 
 
 def _plain(value: Any) -> Any:

@@ -68,20 +68,27 @@ def fit(trainer: pl.Trainer, module: pl.LightningModule, dm: pl.LightningDataMod
     trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None, weights_only=True)
 
 
-def run_search(cfg: SearchConfig) -> dict[str, Any]:
-    """The whole ``supernas search``; returns the final architecture and metrics."""
+def search_parts(cfg: SearchConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """What a search builds before training (bad settings fail here): the data, space and
+    algorithm, and the resolved settings that ``config.yaml`` records (``--print-config``)."""
     cfg.check()
     check_run(cfg)
-    out = Path(cfg.output)
     reseed(cfg.seed, -1)  # supernet initialisation depends on the seed only
     dm = build_datamodule(cfg, "search", cfg.arch_fraction)
     space_name, space_args = resolve_space(cfg)
     space = apply_layout(build_space(space_name, space_args, dm), cfg.channels_last)
     algo = build_algorithm(cfg, space, dm)
-    module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule,
-                            finetune=cfg.finetune_settings())
     resolved = resolved_config(cfg, {"command": "search", "space": space_name,
                                      "space_args": dict(getattr(space, "space_args", {}))})
+    return dm, space, algo, resolved
+
+
+def run_search(cfg: SearchConfig) -> dict[str, Any]:
+    """The whole ``supernas search``; returns the final architecture and metrics."""
+    dm, space, algo, resolved = search_parts(cfg)
+    out = Path(cfg.output)
+    module = SupernetModule(algo, seed=cfg.seed, lr_schedule=cfg.lr_schedule,
+                            finetune=cfg.finetune_settings())
     check_settings(out, resolved)  # before config.yaml is rewritten
     save_config(resolved, out / "config.yaml")
     reporters = choose_reporters(cfg.report, cfg.metric_names)

@@ -51,16 +51,8 @@ def run_train(cfg: TrainConfig, init_from: Mapping[str, torch.Tensor] | None = N
     """Train the child (or both BATS stages); save ``model.pt`` for ``supernas export``.
 
     ``init_from``: initial weights keyed by supernet module paths (``build_child``)."""
-    cfg.check()
-    check_run(cfg)
-    check_stage_settings(cfg.stage_settings, cfg.bats_stages)
+    dm, arch, model, resolved = train_parts(cfg, init_from)
     out = Path(cfg.output)
-    reseed(cfg.seed, -1)  # child initialisation depends on the seed only
-    dm = build_datamodule(cfg, "train")
-    arch = child_architecture(cfg, dm)
-    model = apply_layout(build_child(arch, init_from), cfg.channels_last)  # validates the architecture
-    check_forward(model, str(arch.space), dm)
-    resolved = resolved_config(cfg, {"command": "train"})
     check_settings(out, resolved)  # before config.yaml is rewritten
     save_config(resolved, out / "config.yaml")
     reporters = choose_reporters(cfg.report, cfg.metric_names)
@@ -77,6 +69,20 @@ def run_train(cfg: TrainConfig, init_from: Mapping[str, torch.Tensor] | None = N
     metrics["params"] = float(sum(p.numel() for p in model.parameters()))
     save_model(model, arch, dm.input_shape, out / MODEL_FILE)
     return finish(trainer, reporters, out, arch, metrics)
+
+
+def train_parts(cfg: TrainConfig, init_from: Mapping[str, torch.Tensor] | None = None) -> tuple:
+    """What a retraining builds before training (bad settings fail here): the data, architecture
+    and child, and the resolved settings that ``config.yaml`` records (``--print-config``)."""
+    cfg.check()
+    check_run(cfg)
+    check_stage_settings(cfg.stage_settings, cfg.bats_stages)
+    reseed(cfg.seed, -1)  # child initialisation depends on the seed only
+    dm = build_datamodule(cfg, "train")
+    arch = child_architecture(cfg, dm)
+    model = apply_layout(build_child(arch, init_from), cfg.channels_last)  # validates the architecture
+    check_forward(model, str(arch.space), dm)
+    return dm, arch, model, resolved_config(cfg, {"command": "train"})
 
 
 def _validate(trainer: Any, module: ChildModule, dm: Any) -> float:
