@@ -7,17 +7,23 @@ from supernas.architecture import Architecture
 from supernas.errors import ArchitectureError, ConfigError, RegistryError, SpaceError, SupernasError
 from supernas.freeze import copy_weights, freeze
 from supernas.mutables import InputChoice, LayerChoice, Mutable
-from supernas.mutator import (ChoiceMutator, FixedMutator, MixingMutator, Mutator,
-                              SamplingMutator, UniformMutator)
+from supernas.mutator import (
+    ChoiceMutator,
+    FixedMutator,
+    MixingMutator,
+    Mutator,
+    SamplingMutator,
+    UniformMutator,
+)
 from supernas.space import Decision, decisions, space_size, validate
 from supernas.spaces import SPACES, architecture_of, build_child, create_space, space_of
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Architecture", "ArchitectureError", "ChoiceMutator", "ConfigError", "Decision",
+    "SPACES", "Architecture", "ArchitectureError", "ChoiceMutator", "ConfigError", "Decision",
     "FixedMutator", "InputChoice", "LayerChoice", "MixingMutator", "Mutable", "Mutator",
-    "RegistryError", "SPACES", "SamplingMutator", "SpaceError", "SupernasError",
+    "RegistryError", "SamplingMutator", "SpaceError", "SupernasError",
     "UniformMutator", "architecture_of", "build_child", "copy_weights", "create_space", "decisions",
     "freeze", "space_of", "space_size", "validate",
 ]

@@ -63,8 +63,8 @@ class Architecture:
         if space is not None and not isinstance(space, str):
             raise ArchitectureError([f"space: {space!r} is not allowed; allowed: a space name"])
         if not isinstance(space_args, Mapping):
-            raise ArchitectureError([f"space_args: {space_args!r} is not allowed; allowed: an "
-                                     "object of keyword arguments"])
+            raise ArchitectureError([(f"space_args: {space_args!r} is not allowed; allowed: an "
+                                      "object of keyword arguments")])
         return cls(choices={k: normalise(v) for k, v in data["choices"].items()},
                    space=space, space_args=dict(space_args))
 

@@ -5,7 +5,8 @@ understood from the message alone.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 class SupernasError(ValueError):

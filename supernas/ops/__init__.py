@@ -1,6 +1,6 @@
 """Candidate ops by name. Importing this package registers every op in ``OPS``."""
-from supernas.ops import darts, enas, nb201  # noqa: F401  (register the DARTS/NB201/ENAS ops)
+# Each op module registers its ops in ``OPS`` when imported (DARTS, ENAS, NB201, BATS binary ops).
+from supernas.ops import binary, darts, enas, nb201  # noqa: F401
 from supernas.ops.registry import OPS, create_op, register_op
-from supernas.ops import binary  # noqa: F401,E402  (registers the BATS binary ops)
 
 __all__ = ["OPS", "create_op", "register_op"]

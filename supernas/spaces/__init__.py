@@ -1,9 +1,14 @@
 """Built-in search spaces. Importing this package registers every space in ``SPACES``."""
-from supernas.spaces.registry import (SPACES, architecture_of, build_child, create_space, register_space,
-                                      space_of)
-from supernas.spaces import mlp  # noqa: F401  (registers "mlp")
-from supernas.spaces import darts, enas_macro, enas_micro, nb201  # noqa: F401  (registers them)
-from supernas.spaces import bats  # noqa: F401  (registers "bats")
-from supernas.spaces import katib_macro  # noqa: F401  (registers "katib-macro")
+# Each space module registers its space in ``SPACES`` when imported
+# ("bats", "darts", "enas-macro", "enas-micro", "katib-macro", "mlp", "nb201").
+from supernas.spaces import bats, darts, enas_macro, enas_micro, katib_macro, mlp, nb201  # noqa: F401
+from supernas.spaces.registry import (
+    SPACES,
+    architecture_of,
+    build_child,
+    create_space,
+    register_space,
+    space_of,
+)
 
 __all__ = ["SPACES", "architecture_of", "build_child", "create_space", "register_space", "space_of"]
