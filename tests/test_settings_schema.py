@@ -244,3 +244,29 @@ def test_nni_class_args_validator_uses_the_schema() -> None:
     with pytest.raises(ConfigError, match="hidden_size=20000 is invalid"):
         EnasValidator().validate_class_args(space="mlp", hidden_size=20000)
     OneShotValidator().validate_class_args(algorithm="darts", space="mlp", settings={"order": "second"})
+
+
+def _registered() -> list[Any]:
+    from supernas.oneshot import ALGORITHMS
+    from supernas.strategies import STRATEGIES
+
+    return [pytest.param(registry, name, id=f"{kind}-{name}")
+            for kind, registry in (("oneshot", ALGORITHMS), ("strategy", STRATEGIES))
+            for name in registry.names()]
+
+
+@pytest.mark.parametrize("registry,name", _registered())
+def test_every_registered_algorithm_has_a_settings_dataclass(registry: Any, name: str) -> None:
+    """Every one-shot algorithm and strategy (registry-wide, so later ones are covered too): one
+    frozen ``Settings`` dataclass whose defaults validate and whose fields are the keyword
+    arguments of the registered factory (what the CLI, NNI and Katib parse against)."""
+    import dataclasses
+
+    from supernas.settings import Settings
+
+    schema = registry.get(name).settings_class
+    assert issubclass(schema, Settings) and dataclasses.is_dataclass(schema)
+    assert schema.__dataclass_params__.frozen
+    defaults = schema()  # every field has a default and the defaults pass validate()
+    assert set(defaults.as_dict()) == set(schema.names())
+    assert set(schema.names()) <= set(registry.parameters(name))

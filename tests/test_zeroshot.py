@@ -22,7 +22,7 @@ from supernas.spaces import create_space
 from supernas.spaces.nb201 import from_nb201_string
 from supernas.zeroshot import PROXIES, epe_nas, naswot, rank, zen
 
-PROXY_NAMES = ["naswot", "zen", "epe-nas"]
+PROXY_NAMES = PROXIES.names()  # every registered proxy, so proxies registered later are covered too
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 
