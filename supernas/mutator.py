@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -22,6 +22,8 @@ from torch import nn
 from supernas.architecture import Architecture
 from supernas.mutables import InputChoice, LayerChoice, Mutable, reduce_inputs, weighted_sum
 from supernas.space import Choice, Decision, decisions, mutables_by_key, validate
+
+M = TypeVar("M", bound="Mutator")
 
 
 class Mutator(ABC):
@@ -31,7 +33,7 @@ class Mutator(ABC):
         self.decisions: list[Decision] = []
         self.mutables: dict[str, list[Mutable]] = {}
 
-    def bind(self, model: nn.Module) -> Mutator:
+    def bind(self: M, model: nn.Module) -> M:  # noqa: PYI019 (no Self in 3.10)
         """Attach to every mutable in ``model`` (replacing any previously bound mutator)."""
         self.mutables = mutables_by_key(model)
         self.decisions = decisions(model)

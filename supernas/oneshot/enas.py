@@ -185,6 +185,8 @@ class EnasOneShot(OneShotAlgorithm):
     """ENAS search steps for a supernet (see the module docstring)."""
 
     settings: EnasOneShotSettings
+    settings_class: type[EnasOneShotSettings]
+    mutator: ControllerMutator
 
     def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)

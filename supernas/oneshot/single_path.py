@@ -92,6 +92,8 @@ class SinglePathOneShot(OneShotAlgorithm):
     """Uniform single-path training; subclasses implement ``search`` (the ``select`` step)."""
 
     settings: SinglePathSettings
+    settings_class: type[SinglePathSettings]
+    mutator: UniformMutator
 
     def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)

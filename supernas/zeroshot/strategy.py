@@ -112,6 +112,8 @@ class ZeroShot(OneShotAlgorithm):
 
     needs_training = False
     settings: ZeroShotSettings
+    settings_class: type[ZeroShotSettings]
+    mutator: ChoiceMutator
 
     def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
