@@ -12,7 +12,8 @@ Algorithms (``ALGOS``; supernas ones are created by registry name from ``superna
 auxiliary skip, first order), ``darts`` (the same with T = 1 constant: the temperature ablation),
 ``darts-v1`` (DARTS as published: arch lr 3e-4, no warm-up, no guard), ``enas`` (one-shot ENAS),
 ``darts-t-beta`` / ``darts-beta`` (annealed / T = 1 with beta-DARTS's Beta-Decay regulariser in
-place of the auxiliary skip), ``spos`` (uniform single-path sampling, evolution inside the
+place of the auxiliary skip), ``darts-dir`` / ``darts-t-dir`` (DrNAS's Dirichlet mixing in place
+of the auxiliary skip, T = 1 / each draw sharpened by the annealed T), ``spos`` (uniform single-path sampling, evolution inside the
 NASWOT prior), ``spos-v0.1`` (the paper's evolution, no prior), and ``nni-darts`` (NNI 3.0's DARTS on NNI's NasBench201
 space, see ``benchmarks/nni_nb201.py``). ``--set key=value`` overrides settings (ablations).
 The final cell is ``select(validation batches)`` (derive for DARTS; best-of-N sampled for ENAS;

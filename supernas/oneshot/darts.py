@@ -31,6 +31,11 @@ Dong & Yang 2020, arXiv 2001.00326: DARTS ends at the all-skip cell):
   constant guard keeps a skip-favouring toy off the skips. The derived
   child never has the auxiliary path: it is scored after a fine-tune (``child_score``).
 
+``mixing="dirichlet"`` replaces the softmax by DrNAS's Dirichlet draws (Chen et al., ICLR 2021,
+arXiv 2006.10355; ``supernas.oneshot.dirichlet``), a guard that leaves the skip op its advantage;
+it is off by default because at the benchmarked budget it did not decide (strength 0.30-0.36,
+NB201 reduced budget, BENCHMARKS.md section 2, row ``darts-dir``).
+
 Defaults otherwise are DARTS's CIFAR-10 search settings (paper Sec. A.1.1 and the reference code
 ``cnn/train_search.py``): weights SGD lr 0.025 with cosine annealing (to 0.001, the code's
 ``learning_rate_min``), momentum 0.9, weight decay 3e-4; gradient norm clipped at 5 (code);
