@@ -162,6 +162,8 @@ class DartsSearch(OneShotAlgorithm):
     """DARTS (1st/2nd order) with temperature ``softmax(alpha / T)``; see the module docstring."""
 
     settings: DartsSettings
+    settings_class: type[DartsSettings]
+    mutator: DartsMutator
 
     def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space)
