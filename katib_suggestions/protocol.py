@@ -54,6 +54,19 @@ def request_key(request: pb.GetSuggestionsRequest) -> str:
     return f"{request.current_request_number}/{request.total_request_number}/{digest}"
 
 
+#: The spec fields an algorithm is built from; Katib lets users edit the trial counts of a running
+#: experiment, so those are left out.
+BUILT_FROM = ("parameter_specs", "objective", "algorithm", "early_stopping", "nas_config")
+
+
+def spec_digest(experiment: pb.Experiment) -> str:
+    """Fingerprint of what ``experiment``'s algorithm is built from (``BUILT_FROM``)."""
+    h = hashlib.sha256()
+    for field in BUILT_FROM:
+        h.update(getattr(experiment.spec, field).SerializeToString(deterministic=True) + b"\0")
+    return h.hexdigest()[:32]
+
+
 def inside(root: Path, path: Path, field: str, value: str) -> Path:
     """``path`` if, with symbolic links resolved, it lies strictly under ``root``."""
     base, resolved = root.resolve(), path.resolve()

@@ -51,7 +51,7 @@ from kubeflow.katib import katib_api_pb2 as pb
 from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
 from katib_suggestions.algorithms import ALGORITHMS, KatibAlgorithm, Suggestion
-from katib_suggestions.protocol import check_request, request_key
+from katib_suggestions.protocol import check_request, request_key, spec_digest
 from katib_suggestions.state import StateError, StateStore, document
 from supernas.errors import SupernasError, bad_value
 
@@ -67,6 +67,7 @@ class Instance:
     name: str
     identity: dict[str, Any]
     reply: dict[str, Any] | None = None
+    spec: str = ""  # spec_digest of the experiment it was built from
 
     def cached(self, key: str) -> list[Suggestion] | None:
         if self.reply is None or self.reply["key"] != key:
@@ -166,10 +167,16 @@ class SuggestionService(pb_grpc.SuggestionServicer):
         return ALGORITHMS.create(name, experiment=experiment, state_dir=self.store.root)
 
     def _instance(self, experiment: pb.Experiment) -> Instance:
-        slot = (experiment.name, self._algorithm_name(experiment))
-        if slot not in self.instances:
-            self.instances[slot] = self._restore(experiment, slot[1])
-        return self.instances[slot]
+        slot, spec = (experiment.name, self._algorithm_name(experiment)), spec_digest(experiment)
+        cached = self.instances.get(slot)
+        if cached is not None and cached.spec != spec:
+            log.warning("experiment %s: its spec changed; rebuilding the algorithm (a saved state "
+                        "of another space or settings is moved aside)", slot[0])
+            cached = None
+        if cached is None:
+            cached = self.instances[slot] = self._restore(experiment, slot[1])
+            cached.spec = spec
+        return cached
 
     def _restore(self, experiment: pb.Experiment, name: str) -> Instance:
         """A new instance, with the saved state when there is a usable one for this experiment."""

@@ -196,3 +196,23 @@ def test_a_call_that_fails_half_way_leaves_no_trace(tmp_path: Path, monkeypatch:
             server.stop(None)
 
     assert play(tmp_path / "a", fail=True) == play(tmp_path / "b", fail=False)
+
+
+def test_a_changed_experiment_spec_rebuilds_the_cached_algorithm(channel: grpc.Channel) -> None:
+    """Same experiment name, narrower operation list: the next suggestions come from the new space."""
+    import copy
+    import json
+
+    crd = with_algorithm(MINIMAL_ENAS, "enas", exp_name="respec")
+    KatibSim(channel, crd).call(2)
+    narrow = copy.deepcopy(crd)
+    narrow["spec"]["nasConfig"]["operations"] = [{"operationType": "convolution", "parameters": [
+        {"name": "filter_size", "parameterType": "categorical", "feasibleSpace": {"list": ["3"]}},
+        {"name": "num_filter", "parameterType": "categorical", "feasibleSpace": {"list": ["16"]}}]}]
+    reply = KatibSim(channel, narrow).call(4)
+    archs = [json.loads(next(a.value for a in pa.assignments if a.name == "architecture"))
+             for pa in reply.parameter_assignments]
+    assert len(archs) == 4 and all(layer[0] == 0 for arch in archs for layer in arch), archs
+    more = copy.deepcopy(narrow)
+    more["spec"]["maxTrialCount"] = 40  # a count Katib lets users edit: the algorithm is kept
+    assert len(KatibSim(channel, more).call(1).parameter_assignments) == 1
