@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -105,7 +105,8 @@ def _pruned_copy(space: nn.Module, choices: Mapping[str, Choice]) -> nn.Module:
 
 def freeze(space: nn.Module, architecture: Mapping[str, Choice] | Architecture) -> nn.Module:
     """Return a copy of ``space`` in which every mutable is replaced by its chosen candidate(s)."""
-    choices = validate(dict(getattr(architecture, "choices", architecture)), decisions(space))
+    choices = validate(dict(cast("Mapping[str, Choice]", getattr(architecture, "choices", architecture))),
+                       decisions(space))
     child = _pruned_copy(space, choices)
     for path, m in reversed(named_mutables(child)):  # innermost first: paths stay valid
         parent_path, _, name = path.rpartition(".")

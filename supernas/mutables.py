@@ -11,7 +11,7 @@ NAS-Bench-201 cell repeated through the skeleton).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -33,6 +33,8 @@ class Runner(Protocol):
 
 class Mutable(nn.Module):
     """Base class of every labelled decision. ``key`` names the decision in architectures."""
+
+    _mutator: Runner | None  # set with object.__setattr__ (see __init__), not a submodule
 
     def __init__(self, key: str, shared: bool = False,
                  depends_on: tuple[str, int] | None = None) -> None:
@@ -146,7 +148,8 @@ class InputChoice(Mutable):
             raise ValueError(
                 f"InputChoice {self.key!r} expects {self.n_candidates} inputs, got {len(inputs)}"
             )
-        return self.mutator.input_forward(self, list(inputs))
+        # mutators read only the active positions, which callers fill (None elsewhere)
+        return self.mutator.input_forward(self, cast("list[torch.Tensor]", list(inputs)))
 
 
 def reduce_inputs(tensors: Sequence[torch.Tensor], reduction: str) -> torch.Tensor | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import nn
@@ -93,7 +93,7 @@ class FixedMutator(ChoiceMutator):
 
     def __init__(self, architecture: Mapping[str, Choice] | Architecture) -> None:
         super().__init__()
-        self._choices = dict(getattr(architecture, "choices", architecture))
+        self._choices = dict(cast("Mapping[str, Choice]", getattr(architecture, "choices", architecture)))
 
     def on_bind(self, model: nn.Module) -> None:
         self.set_current(self._choices)

@@ -224,7 +224,8 @@ def settings_signature(settings: type[Settings], leading: Sequence[str] = (),
     params = [inspect.Parameter(name, kind) for name in leading]
     hints = field_types(settings)
     for f in dataclasses.fields(settings):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        factory = typing.cast("typing.Callable[[], Any]", f.default_factory)  # called only without a default
+        default = f.default if f.default is not dataclasses.MISSING else factory()
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=hints[f.name]))
     for name, default in (extra or {}).items():

@@ -11,10 +11,12 @@ are consumed differs.
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 
-from supernas.controller.lstm import EnasController
+from supernas.controller.lstm import EnasController, _Head
 from supernas.space import Choice, Decision
 
 
@@ -40,7 +42,7 @@ def sample_batch(ctrl: EnasController, n: int, gen: torch.Generator | None = Non
 
 def _layer(ctrl: EnasController, d: Decision, h: torch.Tensor, gen: torch.Generator | None,
            out: list[dict[str, Choice]]) -> torch.Tensor:
-    head = ctrl.heads[ctrl._head_of[d.key]]
+    head = cast(_Head, ctrl.heads[ctrl._head_of[d.key]])
     logits = ctrl._shape(head.soft(h), ctrl.op_tanh_reduce)  # [n, ops]
     idx = torch.multinomial(F.softmax(logits, -1).cpu(), 1, generator=gen).view(-1)  # [n]
     for row, i in enumerate(idx.tolist()):

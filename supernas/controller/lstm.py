@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -129,7 +130,8 @@ class EnasController(nn.Module):
         """
         zero = self.g_emb.new_zeros(1, self.hidden_size)  # on the controller's device
         state = [(zero, zero) for _ in self.lstm]
-        x, anchors = self.g_emb, []  # x: [1, H]; anchors: list of [1, H]
+        x: torch.Tensor = self.g_emb  # [1, H]
+        anchors: list[torch.Tensor] = []  # each [1, H]
         scalar = self.g_emb.new_zeros(())
         out = Sample({}, scalar, scalar, scalar, {} if record_probs else None, score)
         for d, group_ends in zip(self.decisions, self._group_ends):
@@ -158,7 +160,7 @@ class EnasController(nn.Module):
 
     def _layer(self, d: Decision, h: torch.Tensor, given: Choice | None,
                gen: torch.Generator | None, greedy: bool, out: Sample) -> torch.Tensor:
-        head = self.heads[self._head_of[d.key]]
+        head = cast(_Head, self.heads[self._head_of[d.key]])
         logits = self._shape(head.soft(h).view(-1), self.op_tanh_reduce)  # [n_ops]
         idx = d.choices.index(given) if given is not None else D.categorical(logits, gen, greedy)
         out.choices[d.key] = d.choices[idx]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -97,7 +97,8 @@ class Reinforce:
         samples = self._samples
         if any(s is None for s in samples):  # all passes anew, in pending order: autograd then
             samples = [self.controller(fixed=a) for a, _ in self.pending]  # sums alike, bit for bit
-        self.update([self.loss(s, adv) for s, (_, adv) in zip(samples, self.pending)], backward)
+        ready = cast("list[Sample]", samples)  # no None left: recomputed above if any was
+        self.update([self.loss(s, adv) for s, (_, adv) in zip(ready, self.pending)], backward)
         self.pending, self._samples = [], []
         return True
 

@@ -68,7 +68,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -258,7 +258,8 @@ class EnasOneShot(OneShotAlgorithm):
         if self.warming_up():
             return {}
         rewards = [self._reward_one(batch, backward) for _ in range(self.arch_samples)]
-        return {"reward": sum(rewards) / len(rewards), "baseline": float(self.trainer.baseline)}
+        baseline = cast(float, self.trainer.baseline)  # set by the rewards recorded above
+        return {"reward": sum(rewards) / len(rewards), "baseline": float(baseline)}
 
     def _reward_one(self, batch: Batch, backward: Backward) -> float:
         drawn = self.controller(generator=self.mutator.gen)  # with gradient: reused by the update

@@ -40,6 +40,7 @@ pools) are the DARTS ones registered by ``supernas.ops.darts``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -167,6 +168,7 @@ class BinaryConvOp(nn.Module):
 
 
 def _register(name: str, kernel: int, dilation: int, grouped: bool) -> None:
+    factory: Callable[..., nn.Module]  # the two variants below differ in keywords
     if grouped:
         def factory(channels: int, stride: int = 1, affine: bool = True,
                     groups: int | None = None) -> nn.Module:

@@ -34,6 +34,7 @@ searched ops.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -80,11 +81,11 @@ class BatsCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
         states = [self.pre0(s0), self.pre1(s1)]
         for choice, edges in zip(self.inputs, self.edges):
-            active = choice.active()
+            active = cast(InputChoice, choice).active()
             used = range(len(states)) if active is None else active
             outs: list[torch.Tensor | None] = [None] * len(states)
             for j in used:
-                outs[j] = edges[j](states[j])
+                outs[j] = cast(nn.ModuleList, edges)[j](states[j])
             states.append(choice(outs))
         return torch.cat(states[2:], dim=1)
 

@@ -18,6 +18,8 @@ paper's macro search (ENAS ``scripts/cifar10_macro_search.sh``); use fewer for C
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -78,7 +80,7 @@ class MacroNetwork(nn.Module):
             h = layer(h, outs)
             outs.append(h)
             if str(i) in self.reductions:  # halve every stored output: [B, C, H/2, W/2]
-                outs = [fr(o) for fr, o in zip(self.reductions[str(i)], outs)]
+                outs = [fr(o) for fr, o in zip(cast(nn.ModuleList, self.reductions[str(i)]), outs)]
                 h = outs[-1]
         return self.classifier(self.pool(h).flatten(1))
 

@@ -24,6 +24,8 @@ Defaults: 5 nodes and 20 channels as in ENAS's micro search (``scripts/cifar10_m
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -88,7 +90,7 @@ class MicroCell(nn.Module):
         used: set[int] | None = set()
         for node in self.nodes:
             states.append(node(states))
-            node_used = node.used()
+            node_used = cast(MicroNode, node).used()
             used = None if used is None or node_used is None else used | node_used
         unused = [i for i in range(len(states)) if (i >= 2 if used is None else i not in used)]
         out = sum(self.out_convs[i](F.relu(states[i])) for i in unused)

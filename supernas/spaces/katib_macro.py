@@ -15,6 +15,7 @@ supernet, so trials can share them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,8 @@ class KatibLayer(nn.Module):
 
 
 def _fit(t: torch.Tensor, size: torch.Size) -> torch.Tensor:
-    return t if t.shape[-2:] == size else F.adaptive_avg_pool2d(t, size)
+    # size is [H, W]; the stub wants a 2-tuple, not torch.Size
+    return t if t.shape[-2:] == size else F.adaptive_avg_pool2d(t, cast("tuple[int, int]", size))
 
 
 class KatibMacroNetwork(nn.Module):

@@ -16,7 +16,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -77,7 +77,7 @@ def rank(architectures: Iterable[Mapping[str, Choice] | Architecture], space: nn
     fn = get_proxy(proxy)
     out = []
     for i, arch in enumerate(architectures):
-        choices = dict(getattr(arch, "choices", arch))
+        choices = dict(cast("Mapping[str, Choice]", getattr(arch, "choices", arch)))
         out.append(Ranked(i, choices, score_child(freeze(space, choices), [batch], fn, seed)))
     return sorted(out, key=lambda r: -r.score)
 

@@ -23,6 +23,7 @@ are restored afterwards; seeded with a private generator (``seed``), so the resu
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -48,9 +49,9 @@ def gaussian_init(network: nn.Module, generator: torch.Generator) -> None:
                 m.bias.zero_()
     for m in _norm_layers(network):
         if getattr(m, "weight", None) is not None:
-            m.weight.fill_(1.0)
+            cast(torch.Tensor, m.weight).fill_(1.0)
         if getattr(m, "bias", None) is not None:
-            m.bias.zero_()
+            cast(torch.Tensor, m.bias).zero_()
 
 
 class _Probe:
