@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubeflow.katib import katib_api_pb2 as pb
 
 from supernas.errors import ConfigError
+from supernas.yamlfile import read_yaml
 
 _TYPES = {"categorical": pb.CATEGORICAL, "discrete": pb.DISCRETE, "int": pb.INT, "double": pb.DOUBLE}
 _OBJECTIVES = {"maximize": pb.MAXIMIZE, "minimize": pb.MINIMIZE}
@@ -26,15 +26,7 @@ def load_experiment(path: str | Path) -> pb.Experiment:
     """The first ``kind: Experiment`` document of a YAML file; a missing or unreadable file, or
     one without a well-formed Experiment, is a ``ConfigError`` naming the file."""
     where = f"experiment file {str(path)!r}"
-    try:
-        docs = [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
-    except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist; {EXPECTED}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where} cannot be read: {exc}; {EXPECTED}") from None
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where} is not valid YAML ({first}); {EXPECTED}") from None
+    docs = [d for d in read_yaml(path, where, EXPECTED, all_documents=True) if d]
     found = [d for d in docs if isinstance(d, Mapping) and d.get("kind") == "Experiment"]
     if not found:
         kinds = sorted({str(d["kind"]) for d in docs if isinstance(d, Mapping) and d.get("kind")})

@@ -29,6 +29,7 @@ import yaml
 
 from nni_plugins.search_space import from_nni, to_nni
 from supernas.errors import ConfigError, SupernasError, bad_value
+from supernas.yamlfile import read_yaml
 
 META_FILE = Path(__file__).with_name("meta.yml")
 
@@ -134,15 +135,7 @@ def check_config(path: Path) -> str | None:
 
 def _read_config(path: Path) -> dict[str, Any]:
     allowed = "allowed: an NNI experiment config (YAML mapping with tuner, searchSpace ...)"
-    try:
-        config = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config={str(path)!r} does not exist; {allowed}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config={str(path)!r} cannot be read: {exc}; {allowed}") from None
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"config={str(path)!r} is not valid YAML ({first}); {allowed}") from None
+    config = read_yaml(path, f"config={str(path)!r}", allowed)
     if not isinstance(config, dict):
         raise ConfigError(f"config={str(path)!r} holds a {type(config).__name__}, not a mapping; {allowed}")
     return config
