@@ -1,5 +1,5 @@
-"""``supernas katib ...``: the ``supernas`` CLI's extension hook (``trial_templates/cli.py``
-``EXTENSIONS``). Plain ``supernas train --architecture-json=b64:...`` builds Katib suggestions
+"""``supernas katib ...``: an extension of the ``supernas`` CLI (entry point ``katib`` in the
+``supernas.subcommands`` group, ``trial_templates/cli.py``). Plain ``supernas train --architecture-json=b64:...`` builds Katib suggestions
 too: their ``katib-macro`` space is a core space (``supernas.spaces.katib_macro``)."""
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import torch
 
 from supernas.architecture import Architecture
 from trial_templates.archsource import find_architecture, parse_architecture_text
-from trial_templates.cli import EXTENSIONS, SUBCOMMANDS, build_parser, main
+from trial_templates.cli import SUBCOMMANDS, build_parser, extensions, main
 
 
 def _err(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
@@ -55,9 +57,25 @@ def test_trainer_options_lightning_refuses_are_a_clear_error(option: str, value:
 
 def test_subcommand_registry_and_extensions() -> None:
     assert {"search", "train", "export", "spaces"} <= set(SUBCOMMANDS)
-    assert "nni_plugins.cli" in EXTENSIONS
-    args = build_parser().parse_args(["search"])
+    assert {ep.name: ep.value for ep in extensions().values()} == {
+        "nni": "nni_plugins.cli:add_subcommand", "katib": "katib_suggestions.cli:add_subcommand"}
+    args = build_parser(["search"]).parse_args(["search"])
     assert args.algorithm == "darts" and args.data == "digits"
+
+
+def test_extensions_are_imported_only_when_their_command_is_used() -> None:
+    """``supernas search`` imports neither NNI nor gRPC; ``supernas nni ...`` loads its entry point."""
+    code = (
+        "import sys\n"
+        "from trial_templates.cli import build_parser\n"
+        "build_parser(['search']).parse_args(['search'])\n"
+        "print(sorted(m for m in ('nni', 'grpc', 'nni_plugins.cli', 'katib_suggestions.cli') if m in sys.modules))\n"
+        "args = build_parser(['nni', 'check', '--config', 'x.yml']).parse_args(['nni', 'check', '--config', 'x.yml'])\n"
+        "print(args.nni_command, 'nni_plugins.cli' in sys.modules, 'katib_suggestions.cli' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.splitlines()
+    assert out == ["[]", "check True False"], out
 
 
 def test_spaces_lists_registered_spaces(capsys: pytest.CaptureFixture) -> None:

@@ -3,9 +3,11 @@
 Subcommands live in a registry (``trial_templates.subcommands``): ``@subcommand("name")`` registers
 a function that adds its parser to argparse's subparsers and sets ``func`` (called with the parsed
 args; returns an exit code); ``trial_templates.commands`` registers search, train, export, spaces.
-Other packages extend the CLI through a documented hook: every module in ``EXTENSIONS`` that is
-importable must define ``add_subcommand(subparsers)`` (``nni_plugins.cli`` adds ``supernas nni``;
-``katib_suggestions.cli`` may add ``supernas katib``); a module that is not installed is skipped.
+Other packages extend the CLI through the ``supernas.subcommands`` entry-point group: each entry
+``name = "module:add_subcommand"`` (this project's ``pyproject.toml`` declares ``nni`` and ``katib``)
+names a function that adds subcommand ``name`` to argparse's subparsers. An entry is imported only
+when the command line asks for it (``supernas nni ...``); otherwise a placeholder lists it in
+``--help``, so ``supernas search`` imports neither NNI nor gRPC.
 
 Errors on bad input (``SupernasError``) print one ``supernas: error: ...`` line and exit 2;
 SIGTERM exits 143 after saying how to resume.
@@ -13,44 +15,53 @@ SIGTERM exits 143 after saying how to resume.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import trial_templates.commands  # noqa: F401  (registers search, train, export, spaces)
 from supernas.errors import SupernasError
 from trial_templates.subcommands import SUBCOMMANDS, subcommand
 
-EXTENSIONS = ("nni_plugins.cli", "katib_suggestions.cli")
-__all__ = ["EXTENSIONS", "SUBCOMMANDS", "build_parser", "main", "subcommand"]
+ENTRY_POINTS = "supernas.subcommands"
+__all__ = ["ENTRY_POINTS", "SUBCOMMANDS", "build_parser", "extensions", "main", "subcommand"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``supernas`` parser: every registered subcommand, then the installed extensions."""
+def extensions() -> dict[str, EntryPoint]:
+    """The installed ``supernas.subcommands`` entry points, by subcommand name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINTS)}
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``supernas`` parser: every registered subcommand, the extension ``argv`` asks for, and
+    a placeholder for each other extension (named in ``--help``, not imported)."""
     parser = argparse.ArgumentParser(prog="supernas", description="Weight-sharing NAS for NNI, "
                                      "Katib and PyTorch Lightning")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS.values():
         add(sub)
-    for module in EXTENSIONS:
-        _extend(module, sub)
+    wanted = argv[0] if argv and not argv[0].startswith("-") else None
+    for name, ep in sorted(extensions().items()):
+        if name == wanted:
+            _extend(ep, sub)
+        else:
+            sub.add_parser(name, help=f"{name} commands, from {ep.module} (see supernas {name} --help)")
     return parser
 
 
-def _extend(module: str, subparsers: Any) -> None:
+def _extend(ep: EntryPoint, subparsers: Any) -> None:
     try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return  # the extension (or its package) is not installed
-        print(f"supernas: warning: {module} not loaded: {exc}", file=sys.stderr)
+        add = ep.load()
+    except ImportError as exc:  # an optional dependency of the extension is missing
+        print(f"supernas: warning: {ep.value} not loaded: {exc}", file=sys.stderr)
         return
-    mod.add_subcommand(subparsers)
+    add(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     args.command_line = argv  # for ``--config``: which flags were given (trial_templates.config_file)
     try:
         return int(args.func(args) or 0)
