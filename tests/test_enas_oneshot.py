@@ -148,3 +148,12 @@ def test_runs_on_the_project_spaces(name: str) -> None:
         assert torch.isfinite(torch.tensor(algo.weight_step(batch, opts)["loss"]))
     assert algo.trainer.updates == 1
     validate(algo.select([batch]), decisions(space))
+
+
+def test_arch_step_without_a_baseline_reports_no_baseline(monkeypatch) -> None:
+    """Rewards the trainer skips (non-finite) leave no baseline: the step logs the reward only."""
+    algo = ALGORITHMS.create("enas", space=TinySpace(), seed=0, warmup=0.0)
+    monkeypatch.setattr(algo, "evaluate", lambda choices, batches: float("nan"))
+    logs = algo.arch_step(_data(seed=2), algo.configure_optimizers())
+    assert algo.trainer.baseline is None
+    assert "baseline" not in logs and logs["reward"] != logs["reward"]  # NaN reward, no crash

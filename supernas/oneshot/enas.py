@@ -68,7 +68,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import nn
@@ -258,8 +258,10 @@ class EnasOneShot(OneShotAlgorithm):
         if self.warming_up():
             return {}
         rewards = [self._reward_one(batch, backward) for _ in range(self.arch_samples)]
-        baseline = cast(float, self.trainer.baseline)  # set by the rewards recorded above
-        return {"reward": sum(rewards) / len(rewards), "baseline": float(baseline)}
+        logs = {"reward": sum(rewards) / len(rewards)}
+        if self.trainer.baseline is not None:  # None while every reward so far was skipped
+            logs["baseline"] = float(self.trainer.baseline)
+        return logs
 
     def _reward_one(self, batch: Batch, backward: Backward) -> float:
         drawn = self.controller(generator=self.mutator.gen)  # with gradient: reused by the update
