@@ -43,6 +43,7 @@ from supernas.errors import bad_value
 from supernas.mutables import InputChoice, LayerChoice
 from supernas.ops import OPS, create_op
 from supernas.ops.layers import FactorizedReduce
+from supernas.spaces.op_subset import op_subset
 from supernas.spaces.registry import register_space
 
 BATS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "bin_group_conv_3x3",
@@ -118,13 +119,15 @@ class BatsNetwork(nn.Module):
         return self.classifier(self.pool(s1).flatten(1))  # [B, classes]
 
 
-def _check(channels: int, layers: int, nodes: int, ops: Sequence[str]) -> None:
+def _check(channels: int, layers: int, nodes: int) -> None:
     for field, value, low in (("channels", channels, 1), ("layers", layers, 3), ("nodes", nodes, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise bad_value(field, value, f"an integer >= {low}")
-    unknown = [op for op in ops if op not in OPS]
-    if not ops or unknown or len(set(ops)) != len(ops):
-        raise bad_value("ops", list(ops), "distinct registered op names, e.g. " + ", ".join(BATS_OPS))
+
+
+def bats_ops(ops: Sequence[str] | None = None) -> list[str]:
+    """The candidate ops of every edge: ``BATS_OPS`` (``None``) or any registered ops."""
+    return op_subset(ops, BATS_OPS, OPS.names(), "the registered ops, e.g. " + ", ".join(BATS_OPS))
 
 
 @register_space("bats")
@@ -132,6 +135,6 @@ def bats(channels: int = 8, layers: int = 5, nodes: int = 4, stem_multiplier: in
          num_classes: int = 10, in_channels: int = 3,
          ops: Sequence[str] | None = None) -> nn.Module:
     """The BATS binary cell space (see the module docstring); ``ops=None`` is ``BATS_OPS``."""
-    ops = list(BATS_OPS if ops is None else ops)
-    _check(channels, layers, nodes, ops)
-    return BatsNetwork(channels, layers, nodes, stem_multiplier, num_classes, in_channels, ops)
+    _check(channels, layers, nodes)
+    return BatsNetwork(channels, layers, nodes, stem_multiplier, num_classes, in_channels,
+                       bats_ops(ops))
