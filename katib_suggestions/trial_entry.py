@@ -1,19 +1,26 @@
-"""Trial side of the supernas Katib algorithms: a thin adapter over the ``supernas`` CLI.
+"""Trial side of the supernas Katib algorithms: builds the typed run config from Katib's
+assignments and calls the trial runtime (``trial_templates.runner.run_search`` /
+``trial_templates.train_runner.run_train``) directly, as the ``supernas`` CLI does.
 
 ``python -m katib_suggestions.trial_entry`` (the trial image's entry point) or ``supernas katib``:
 
 - ``train --architecture-json=${trialParameters.architecture} [--trial-dir DIR] [supernas train
   flags]``: ``supernas-enas/-evolution/-random`` trials. With ``--trial-dir`` (the Experiment's
   ``suggestion_trial_dir``) the child starts from the shared supernet weights ``DIR/supernet.pt``
-  when present (``supernas train --init-from``), and after training its weights are written back into the supernet as
-  ``DIR/supernet-out.pt`` (temporary file + rename), which the suggestion service adopts as the
-  new shared weights (see ``katib_suggestions.weights``).
+  when present (``run_train``'s ``init_from``, as ``supernas train --init-from``), and after
+  training its weights are written back into the supernet as ``DIR/supernet-out.pt`` (temporary
+  file + rename), which the suggestion service adopts as the new shared weights (see
+  ``katib_suggestions.weights``).
 - ``search --algorithm darts|bats --algorithm-settings=k=v,... --search-space=op,op
-  --num-layers=N --seed=S [supernas search flags]``: ``supernas-darts/-bats`` trials; settings of
-  the trial recipe become ``supernas search`` flags and space arguments, the others ``--set``.
+  --num-layers=N --seed=S [supernas search flags]``: ``supernas-darts/-bats`` trials. The
+  assignments become ``SearchConfig`` fields, typed by the schemas the suggestion service
+  validated them with (the one-shot algorithm's settings dataclass, ``TrialRecipe``); the space
+  and its arguments (``numLayers``, the op list, the recipe's sizes) come from the algorithm's
+  declared mapping (``katib_suggestions.oneshot_spaces``), so the search runs over exactly the
+  Experiment's operations.
 
-Without ``--trial-dir`` ``train`` is exactly ``supernas train`` (which reads the ``b64:``
-architecture itself); this module only adds the shared-weights protocol around it.
+The other flags are ``supernas search``/``train`` flags (data, output, reporting ...), parsed as
+the CLI parses them; a flag given there overrides the assignment's value.
 """
 from __future__ import annotations
 
@@ -22,40 +29,35 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from katib_suggestions.algorithms.recipe import TrialRecipe
 from katib_suggestions.formats import parse_flat_settings
+from katib_suggestions.oneshot_spaces import ONESHOT_SPACES
 from katib_suggestions.weights import IN_FILE, OUT_FILE
-from supernas.errors import SupernasError, bad_value
+from supernas.errors import bad_value
+from trial_templates import runner, train_runner
+from trial_templates.archsource import find_architecture
+from trial_templates.cli import guarded
+from trial_templates.commands import command_args, print_config, search_config, train_config
+from trial_templates.config import parse_pairs
 
-#: ``algorithm-settings`` keys that are trial-recipe flags of ``supernas search``.
-RECIPE_FLAGS = {"num_epochs": "--epochs", "batch_size": "--batch-size"}
-#: ``algorithm-settings`` keys that are space arguments (Katib DARTS names -> supernas space args).
-SPACE_ARGS = {"init_channels": "channels", "num_nodes": "nodes", "stem_multiplier": "stem_multiplier"}
-#: The space arg that takes ``num-layers`` for each one-shot space.
-LAYERS_ARG = {"darts": "cells", "bats": "layers"}
+#: ``TrialRecipe`` fields that are ``SearchConfig`` fields (``--epochs``, ``--batch-size``).
+RECIPE_FIELDS = {"num_epochs": "epochs", "batch_size": "batch_size"}
 
 
-def search_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
-    """``supernas search`` arguments for a ``supernas-darts``/``-bats`` trial."""
-    from supernas.spaces import SPACES
-
-    argv = ["search", "--algorithm", args.algorithm, "--space", args.algorithm, "--seed", str(args.seed),
-            "--space-arg", f"{LAYERS_ARG[args.algorithm]}={args.num_layers}"]
-    for key, value in _algorithm_settings(args.algorithm_settings).items():
-        if value == "None":
-            continue
-        if key in RECIPE_FLAGS:
-            argv += [RECIPE_FLAGS[key], value]
-        elif key in SPACE_ARGS:
-            if SPACE_ARGS[key] in SPACES.parameters(args.algorithm):
-                argv += ["--space-arg", f"{SPACE_ARGS[key]}={value}"]
-        else:
-            argv += ["--set", f"{key}={value}"]
-    if "ops" in SPACES.parameters(args.algorithm):
-        argv += ["--space-arg", f"ops=[{args.search_space}]"]
-    return argv + list(rest)
+def katib_search_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``SearchConfig`` fields from a ``supernas-darts``/``-bats`` trial's assignments; the
+    algorithm settings are validated with the rest of the config (``search_config``)."""
+    raw = _algorithm_settings(args.algorithm_settings)
+    recipe = TrialRecipe.parse_given({k: v for k, v in raw.items() if k in TrialRecipe.names()})
+    ops = [op for op in args.search_space.split(",") if op]
+    return {"algorithm": args.algorithm, "space": ONESHOT_SPACES[args.algorithm].space,
+            "seed": args.seed, **{RECIPE_FIELDS[k]: v for k, v in recipe.items() if k in RECIPE_FIELDS},
+            "space_args": ONESHOT_SPACES[args.algorithm].space_args(args.num_layers, ops, recipe),
+            "settings": {k: v for k, v in raw.items() if k not in TrialRecipe.names()}}
 
 
 def _algorithm_settings(text: str) -> dict[str, str]:
@@ -86,28 +88,38 @@ def publish_supernet(model_file: Path, trial_dir: Path) -> Path:
     return out
 
 
-def train_argv(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
-    """``supernas train`` arguments for a ``supernas-enas/-evolution/-random`` trial; with the
-    shared supernet weights in ``--trial-dir`` the child starts from them (``--init-from``)."""
-    argv = ["train", "--architecture-json", args.architecture_json, "--output", str(args.output)]
-    shared = Path(args.trial_dir) / IN_FILE if args.trial_dir else None
-    if shared is not None and shared.is_file():
-        argv += ["--init-from", str(shared)]
-    return argv + list(rest)
+def trial_architecture(args: argparse.Namespace, flags: argparse.Namespace) -> dict[str, Any]:
+    """The trial's ``architecture`` assignment, read and checked as ``--architecture-json``."""
+    space_args = parse_pairs(flags.space_arg, "space-arg")
+    return find_architecture(None, args.architecture_json, flags.space, space_args, env={}).to_dict()
 
 
-def run_train(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from trial_templates.cli import main as supernas_main
+def shared_weights(trial_dir: str) -> dict[str, torch.Tensor] | None:
+    """The shared supernet weights in ``trial_dir`` (``supernet.pt``) when present."""
+    shared = Path(trial_dir) / IN_FILE if trial_dir else None
+    return train_runner.load_init_weights(shared) if shared is not None and shared.is_file() else None
 
-    code = supernas_main(train_argv(args, rest))
-    if not args.trial_dir or code != 0 or os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 publishes
-        return code
-    try:
-        publish_supernet(Path(args.output) / "model.pt", Path(args.trial_dir))
-    except SupernasError as exc:
-        print(f"supernas: error: {exc}", file=sys.stderr)
-        return 2
-    return code
+
+def run_train_trial(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    """Train the suggested child (from the shared weights when present), then publish them."""
+    flags = command_args("train", rest)
+    cfg = train_config(flags, {"architecture": trial_architecture(args, flags), "output": args.output})
+    if flags.print_config:
+        return print_config(train_runner.train_parts(cfg)[-1])
+    train_runner.run_train(cfg, shared_weights(args.trial_dir))
+    if args.trial_dir and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 publishes
+        publish_supernet(Path(cfg.output) / train_runner.MODEL_FILE, Path(args.trial_dir))
+    return 0
+
+
+def run_search_trial(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    """The one-shot search of a ``supernas-darts``/``-bats`` trial."""
+    flags = command_args("search", rest)
+    cfg = search_config(flags, katib_search_fields(args))
+    if flags.print_config:
+        return print_config(runner.search_parts(cfg)[-1])
+    runner.run_search(cfg)
+    return 0
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -119,7 +131,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     t.add_argument("--trial-dir", default="", help="suggestion_trial_dir (shared supernet weights)")
     t.add_argument("--output", default="/tmp/supernas-train", help="supernas train output directory")
     s = sub.add_parser("search", help="one-shot search (supernas-darts/-bats)")
-    s.add_argument("--algorithm", required=True, choices=sorted(LAYERS_ARG))
+    s.add_argument("--algorithm", required=True, choices=sorted(ONESHOT_SPACES))
     s.add_argument("--algorithm-settings", default="")
     s.add_argument("--search-space", default="")
     s.add_argument("--num-layers", type=int, required=True)
@@ -129,16 +141,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
-    if args.katib_command == "train":
-        return run_train(args, rest)
-    from trial_templates.cli import main as supernas_main
-
-    try:
-        argv = search_argv(args, rest)
-    except SupernasError as exc:
-        print(f"supernas: error: {exc}", file=sys.stderr)
-        return 2
-    return supernas_main(argv)
+    run = run_train_trial if args.katib_command == "train" else run_search_trial
+    return guarded(lambda: run(args, rest))
 
 
 if __name__ == "__main__":

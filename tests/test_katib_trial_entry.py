@@ -1,23 +1,35 @@
-"""Trial side: a suggested ``supernas-enas`` child trains with the supernas CLI, starting from the
-shared supernet and publishing its weights back, and the service adopts them."""
+"""Trial side: a suggested ``supernas-enas`` child trains through the typed trial runtime, starting
+from the shared supernet and publishing its weights back, and the service adopts them; a
+``supernas-darts``/``-bats`` trial's assignments become its ``SearchConfig`` and a 3-op Experiment
+searches exactly those 3 ops."""
 from __future__ import annotations
 
-import itertools
+import json
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from kubeflow.katib import katib_api_pb2 as pb
 
 from katib_suggestions.algorithms import ALGORITHMS
 from katib_suggestions.experiment import experiment_message
 from katib_suggestions.testing import MINIMAL_ENAS, with_algorithm
-from katib_suggestions.trial_entry import build_parser, main, search_argv, train_argv
+from katib_suggestions.trial_entry import (
+    build_parser,
+    katib_search_fields,
+    main,
+    shared_weights,
+    trial_architecture,
+)
 from supernas.architecture import Architecture
+from supernas.space import decisions
 from supernas.spaces import build_child, space_of
 from trial_templates.archsource import find_architecture
+from trial_templates.commands import command_args, search_config, train_config
 from trial_templates.train_runner import load_init_weights
 
+REPO = Path(__file__).resolve().parents[1]
 C = pb.TrialStatus.TrialConditionType
 TRAIN_FLAGS = ["--data", "digits", "--subset", "64", "--epochs", "1", "--batch-size", "32",
                "--accelerator", "cpu", "--no-progress", "--no-plots", "--report", "stdout"]
@@ -75,25 +87,83 @@ def test_child_starts_from_the_shared_supernet(tmp_path: Path) -> None:
 
 
 def test_train_starts_from_the_shared_weights_only_when_present(tmp_path: Path) -> None:
-    argv = ["train", "--architecture-json", "b64:e30=", "--trial-dir", str(tmp_path), "--output", "o"]
-    args, rest = build_parser().parse_known_args([*argv, "--epochs", "1"])
-    assert train_argv(args, rest) == ["train", "--architecture-json", "b64:e30=", "--output", "o",
-                                      "--epochs", "1"]
-    torch.save({}, tmp_path / "supernet.pt")
-    assert train_argv(args, rest) == ["train", "--architecture-json", "b64:e30=", "--output", "o",
-                                      "--init-from", str(tmp_path / "supernet.pt"), "--epochs", "1"]
+    assert shared_weights(str(tmp_path)) is None and shared_weights("") is None
+    torch.save({"w": torch.ones(2)}, tmp_path / "supernet.pt")
+    weights = shared_weights(str(tmp_path))
+    assert weights is not None and torch.equal(weights["w"], torch.ones(2))
 
 
-def test_search_arguments_from_supernas_darts_assignments() -> None:
-    args, rest = build_parser().parse_known_args([
-        "search", "--algorithm", "bats", "--algorithm-settings",
-        "temperature=0.2,temperature_end=None,num_epochs=3,batch_size=16,init_channels=8,num_nodes=2",
-        "--search-space", "bin_conv_3x3,skip_connect", "--num-layers", "2", "--seed", "4", "--data", "digits"])
-    argv = search_argv(args, rest)
-    assert argv[:4] == ["search", "--algorithm", "bats", "--space"]
-    pairs = list(itertools.pairwise(argv[4:]))
-    for pair in [("--seed", "4"), ("--space-arg", "layers=2"), ("--set", "temperature=0.2"), ("--epochs", "3"),
-                 ("--batch-size", "16"), ("--space-arg", "channels=8"), ("--space-arg", "nodes=2"),
-                 ("--space-arg", "ops=[bin_conv_3x3,skip_connect]"), ("--data", "digits")]:
-        assert pair in pairs, pair
-    assert not any("temperature_end" in a for a in argv)
+def test_train_config_from_the_architecture_assignment() -> None:
+    arch = Architecture({"e0": "skip_connect"}, "nb201", {"C": 4})
+    args, rest = build_parser().parse_known_args(["train", "--architecture-json", arch.to_json(),
+                                                  "--output", "o", "--epochs", "1"])
+    flags = command_args("train", rest)
+    cfg = train_config(flags, {"architecture": trial_architecture(args, flags), "output": args.output})
+    assert cfg.output == "o" and cfg.epochs == 1
+    assert Architecture.from_dict(cfg.architecture).choices == arch.choices
+
+
+BATS_TRIAL = ["search", "--algorithm", "bats", "--algorithm-settings",
+              "temperature=0.2,temperature_end=None,num_epochs=3,batch_size=16,init_channels=8,num_nodes=2",
+              "--search-space", "bin_conv_3x3,skip_connect", "--num-layers", "3", "--seed", "4", "--data", "digits"]
+
+
+def test_search_config_from_supernas_bats_assignments() -> None:
+    args, rest = build_parser().parse_known_args(BATS_TRIAL)
+    cfg = search_config(command_args("search", rest), katib_search_fields(args))
+    assert (cfg.algorithm, cfg.space, cfg.seed, cfg.epochs, cfg.batch_size, cfg.data) == (
+        "bats", "bats", 4, 3, 16, "digits")
+    assert cfg.space_args == {"layers": 3, "channels": 8, "nodes": 2, "ops": ["bin_conv_3x3", "skip_connect"]}
+    assert cfg.settings["temperature"] == 0.2 and cfg.settings["temperature_end"] is None
+    assert not {"num_epochs", "batch_size", "init_channels", "num_nodes"} & set(cfg.settings)
+
+
+def test_trial_flags_override_the_assignments() -> None:
+    args, rest = build_parser().parse_known_args([*BATS_TRIAL, "--epochs", "1", "--set", "temperature=0.3",
+                                                  "--space-arg", "channels=12"])
+    cfg = search_config(command_args("search", rest), katib_search_fields(args))
+    assert cfg.epochs == 1 and cfg.settings["temperature"] == 0.3 and cfg.settings["temperature_end"] is None
+    assert cfg.space_args["channels"] == 12 and cfg.space_args["layers"] == 3
+
+
+THREE_OPS = [{"operationType": "separable_convolution", "parameters": [
+                 {"name": "filter_size", "parameterType": "categorical", "feasibleSpace": {"list": ["3"]}}]},
+             {"operationType": "max_pooling", "parameters": [
+                 {"name": "filter_size", "parameterType": "categorical", "feasibleSpace": {"list": ["3"]}}]},
+             {"operationType": "skip_connection"}]
+SEARCHED = ["sep_conv_3x3", "max_pool_3x3", "skip_connect"]
+
+
+def three_op_trial(state_dir: Path) -> list[str]:
+    """The shipped ``supernas-darts-cpu`` Experiment cut to 3 operations and a tiny recipe: the
+    trial command its first suggestion gives, as Katib substitutes it."""
+    crd = yaml.safe_load((REPO / "manifests/experiments/supernas-darts-cpu.yaml").read_text())
+    crd["spec"]["nasConfig"].update(operations=THREE_OPS, graphConfig={"numLayers": 3})
+    crd["spec"]["algorithm"]["algorithmSettings"] = [
+        {"name": k, "value": v} for k, v in
+        {"num_epochs": "1", "batch_size": "32", "init_channels": "4", "num_nodes": "2"}.items()]
+    algo = ALGORITHMS.create("supernas-darts", experiment=experiment_message(crd), state_dir=state_dir)
+    (suggestion,) = algo.get_suggestions(pb.GetSuggestionsRequest(current_request_number=1,
+                                                                  total_request_number=1))
+    names = {p["reference"]: p["name"] for p in crd["spec"]["trialTemplate"]["trialParameters"]}
+    argv = crd["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    for ref, value in suggestion.assignments.items():
+        argv = [a.replace(f"${{trialParameters.{names[ref]}}}", value) for a in argv]
+    return argv[3:]  # python -m katib_suggestions.trial_entry
+
+
+@pytest.mark.slow
+def test_a_three_op_supernas_darts_trial_searches_exactly_those_ops(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = [*three_op_trial(tmp_path / "state"), f"--output={out}", "--subset=64", "--limit-batches=2",
+            "--finetune-steps=0"]
+    assert main(argv) == 0
+    arch = Architecture.load(out / "architecture.json")
+    assert arch.space == "darts" and arch.space_args["ops"] == SEARCHED and arch.space_args["cells"] == 3
+    edges = {k: v for k, v in arch.choices.items() if isinstance(v, str)}
+    assert edges and set(edges.values()) <= set(SEARCHED) and any(k.startswith("normal/") for k in edges)
+    history = json.loads((out / "arch_probabilities.json").read_text())["epochs"]
+    op_probs = [p for p in history[-1]["probabilities"].values() if not set(p) <= {"0", "1", "2", "3"}]
+    assert op_probs and all(list(p) == SEARCHED for p in op_probs)
+    supernet = space_of(arch)
+    assert all(d.choices == tuple(SEARCHED) for d in decisions(supernet) if d.kind == "layer")

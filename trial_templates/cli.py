@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -25,7 +25,7 @@ from supernas.errors import SupernasError
 from trial_templates.subcommands import SUBCOMMANDS, subcommand
 
 ENTRY_POINTS = "supernas.subcommands"
-__all__ = ["ENTRY_POINTS", "SUBCOMMANDS", "build_parser", "extensions", "main", "subcommand"]
+__all__ = ["ENTRY_POINTS", "SUBCOMMANDS", "build_parser", "extensions", "guarded", "main", "subcommand"]
 
 
 def extensions() -> dict[str, EntryPoint]:
@@ -63,8 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
     args.command_line = argv  # for ``--config``: which flags were given (trial_templates.config_file)
+    return guarded(lambda: args.func(args))
+
+
+def guarded(run: Callable[[], int | None]) -> int:
+    """``run()``'s exit code, as the ``supernas`` command ends: bad input (``SupernasError``)
+    prints one ``supernas: error: ...`` line and gives 2, Lightning's SIGTERM 143."""
     try:
-        return int(args.func(args) or 0)
+        return int(run() or 0)
     except SupernasError as exc:
         print(f"supernas: error: {exc}", file=sys.stderr)
         return 2

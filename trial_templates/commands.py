@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from trial_templates.config import (
     parse_pairs,
     parse_settings,
 )
-from trial_templates.config_file import add_config_options, fields_with_file
+from trial_templates.config_file import add_config_options, fields_with_file, with_base
 from trial_templates.reporting import parse_metric_names
 from trial_templates.subcommands import subcommand
 
@@ -99,14 +100,22 @@ def search_fields(args: argparse.Namespace) -> dict[str, Any]:
             "finetune_lr": args.finetune_lr}
 
 
+def search_config(args: argparse.Namespace, base: Mapping[str, Any] | None = None) -> SearchConfig:
+    """The ``SearchConfig`` of ``supernas search``'s flags and ``--config`` file, the settings
+    validated; ``base`` (typed fields, e.g. a Katib trial's assignments) replaces the file's
+    values and the defaults, and the flags given explicitly override it (``with_base``)."""
+    fields = fields_with_file(args, search_options, search_fields(args), SearchConfig, DEST_FIELDS)
+    fields = with_base(args, search_options, fields, base, DEST_FIELDS)
+    fields["settings"] = parse_settings(fields["algorithm"], fields["settings"])
+    return SearchConfig(**fields)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from trial_templates.runner import run_search, search_parts
 
-    fields = fields_with_file(args, search_options, search_fields(args), SearchConfig, DEST_FIELDS)
-    fields["settings"] = parse_settings(fields["algorithm"], fields["settings"])
-    cfg = SearchConfig(**fields)
+    cfg = search_config(args)
     if args.print_config:
-        return _print_config(search_parts(cfg)[-1])
+        return print_config(search_parts(cfg)[-1])
     run_search(cfg)
     return 0
 
@@ -146,14 +155,21 @@ def train_fields(args: argparse.Namespace) -> dict[str, Any]:
             "stage_settings": parse_pairs(args.stage_set, "stage-set")}
 
 
+def train_config(args: argparse.Namespace, base: Mapping[str, Any] | None = None) -> TrainConfig:
+    """The ``TrainConfig`` of ``supernas train``'s flags and ``--config`` file (``base`` as in
+    ``search_config``), the architecture read and validated."""
+    fields = fields_with_file(args, train_options, train_fields(args), TrainConfig, DEST_FIELDS)
+    fields = with_base(args, train_options, fields, base, DEST_FIELDS)
+    fields["architecture"] = _architecture(args, fields)
+    return TrainConfig(**fields)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from trial_templates.train_runner import load_init_weights, run_train, train_parts
 
-    fields = fields_with_file(args, train_options, train_fields(args), TrainConfig, DEST_FIELDS)
-    fields["architecture"] = _architecture(args, fields)
-    cfg = TrainConfig(**fields)
+    cfg = train_config(args)
     if args.print_config:
-        return _print_config(train_parts(cfg)[-1])
+        return print_config(train_parts(cfg)[-1])
     run_train(cfg, load_init_weights(args.init_from) if args.init_from else None)
     return 0
 
@@ -170,9 +186,24 @@ def _architecture(args: argparse.Namespace, fields: dict[str, Any]) -> dict[str,
     return arch.to_dict()
 
 
-def _print_config(resolved: dict[str, Any]) -> int:
+def print_config(resolved: dict[str, Any]) -> int:
+    """``--print-config``: the resolved config as YAML on stdout; exit code 0."""
     sys.stdout.write(config_text(resolved))
     return 0
+
+
+#: The flags of each config-building subcommand, for ``command_args``.
+OPTIONS = {"search": search_options, "train": train_options}
+
+
+def command_args(command: str, argv: Sequence[str]) -> argparse.Namespace:
+    """``supernas COMMAND ARGV``'s flags parsed as the CLI parses them, for callers that build a
+    config without the CLI (the Katib trial entry): then ``search_config``/``train_config``."""
+    parser = argparse.ArgumentParser(prog=f"supernas {command}")
+    OPTIONS[command](parser)
+    args = parser.parse_args(list(argv))
+    args.command, args.command_line = command, [command, *argv]  # as trial_templates.cli.main
+    return args
 
 
 @subcommand("export")

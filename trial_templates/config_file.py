@@ -44,6 +44,16 @@ def fields_with_file(args: argparse.Namespace, options: Options, flag_fields: di
     return merge(flag_fields, values, given_fields(options, command_line(args), dest_fields))
 
 
+def with_base(args: argparse.Namespace, options: Options, fields: dict[str, Any],
+              base: Mapping[str, Any] | None, dest_fields: Mapping[str, str]) -> dict[str, Any]:
+    """``fields`` with ``base``'s values (typed config fields from a caller, e.g. a Katib trial's
+    assignments) in place of file values and defaults; the flags given explicitly still win and
+    mappings merge key by key, as with ``--config``."""
+    if not base:
+        return fields
+    return merge(fields, base, given_fields(options, command_line(args), dest_fields))
+
+
 def read_config_file(path: str) -> dict[str, Any]:
     """The file's mapping (an empty file is an empty mapping), read with ``yaml.safe_load``."""
     p = Path(path)

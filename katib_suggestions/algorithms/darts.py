@@ -33,6 +33,7 @@ from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion, regist
 from katib_suggestions.algorithms.recipe import MAX_CELLS, KatibDartsSettings, TrialRecipe
 from katib_suggestions.formats import check_token, flat_list, flat_settings, katib_json
 from katib_suggestions.nas_config import parameter_values
+from katib_suggestions.oneshot_spaces import ONESHOT_SPACES
 from katib_suggestions.settings import parse_settings, plain
 from supernas.errors import bad_value
 from supernas.settings import Settings, integer
@@ -103,6 +104,8 @@ class SupernasOneShot(KatibAlgorithm):
 
     Assignments: ``algorithm-settings`` (``k=v,...``: the one-shot algorithm's keyword arguments
     and the recipe), ``search-space`` (``op,op,...`` supernas op names), ``num-layers``, ``seed``.
+    The op list must be one the space (``ONESHOT_SPACES[oneshot_name]``) can search; the trial
+    searches exactly it.
     """
 
     references = ("algorithm-settings", "search-space", "num-layers", "seed")
@@ -114,7 +117,7 @@ class SupernasOneShot(KatibAlgorithm):
         self.settings = plain(parse_settings(spec.algorithm.algorithm_settings, self.schemas()))
         ops = darts_operations(spec.nas_config.operations.operation)
         self.search_space = [supernas_op_name(t) for t in ops]
-        _check_ops(self.search_space)
+        ONESHOT_SPACES[self.oneshot_name].honoured_ops(self.search_space)  # refused if not searchable
         self.num_layers = _num_layers(spec.nas_config)
         self.issued = 0
 
@@ -155,15 +158,6 @@ def supernas_op_name(token: str) -> str:
     m = re.match(r"^(.*?)(_\d+x\d+)?$", token)
     stem, size = (m.group(1), m.group(2) or "") if m else (token, "")
     return SUPERNAS_OP_NAMES.get(stem, stem) + size
-
-
-def _check_ops(names: list[str]) -> None:
-    from supernas.ops import OPS
-
-    known = set(OPS.names())
-    unknown = [n for n in names if known and n not in known]
-    if unknown:
-        raise bad_value("nasConfig.operations", unknown, "supernas ops " + ", ".join(sorted(known)))
 
 
 @register_algorithm("supernas-darts")
