@@ -1,11 +1,12 @@
 """How each Katib one-shot algorithm maps its Experiment onto a supernas space, declared once.
 
 ``supernas-darts`` searches the ``darts`` space, ``supernas-bats`` the ``bats`` space. For each:
-the space, the space argument ``nasConfig.graphConfig.numLayers`` becomes, the argument the op
-list (``nasConfig.operations``, in supernas op names) becomes, and the trial-recipe settings that
-are space arguments (``init_channels`` -> ``channels`` ...). The suggestion service checks the op
-list with the space's own check when the Experiment is created (``ValidateAlgorithmSettings``
-answers ``INVALID_ARGUMENT`` for a list the space cannot search), and the trial
+the space, the space argument ``nasConfig.graphConfig.numLayers`` becomes (and the fewest cells
+the space builds), the argument the op list (``nasConfig.operations``, in supernas op names)
+becomes, and the trial-recipe settings that are space arguments (``init_channels`` ->
+``channels`` ...). The suggestion service checks both with the space's own rules when the
+Experiment is created (``ValidateAlgorithmSettings`` answers ``INVALID_ARGUMENT`` for a list the
+space cannot search or a depth it cannot build), and the trial
 (``trial_entry.py``) builds its space arguments from the same mapping, so the trial searches
 exactly the listed ops.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supernas.errors import ConfigError, bad_value
+from supernas.spaces.bats import MIN_LAYERS as BATS_MIN_LAYERS
 from supernas.spaces.bats import bats_ops
 from supernas.spaces.darts import darts_ops
 
@@ -31,12 +33,14 @@ KATIB_NAMES = ("Katib's separable_convolution and dilated_convolution (filter_si
 
 @dataclass(frozen=True)
 class OneShotSpace:
-    """One Katib one-shot algorithm's space: ``check_ops`` is the space's own op-list check."""
+    """One Katib one-shot algorithm's space: ``check_ops`` is the space's own op-list check,
+    ``min_layers`` the fewest cells it builds."""
 
     space: str
     layers_arg: str
     ops_arg: str
     check_ops: Callable[[Sequence[str] | None], list[str]]
+    min_layers: int = 1
     recipe_args: Mapping[str, str] = field(default_factory=lambda: dict(RECIPE_SPACE_ARGS))
 
     def honoured_ops(self, ops: Sequence[str]) -> list[str]:
@@ -60,4 +64,4 @@ class OneShotSpace:
 
 #: One-shot algorithm (``supernas.oneshot`` name) -> its space mapping.
 ONESHOT_SPACES = {"darts": OneShotSpace("darts", "cells", "ops", darts_ops),
-                  "bats": OneShotSpace("bats", "layers", "ops", bats_ops)}
+                  "bats": OneShotSpace("bats", "layers", "ops", bats_ops, min_layers=BATS_MIN_LAYERS)}

@@ -83,7 +83,8 @@ def cell_nas_config(algorithm: str, gpu: bool) -> dict[str, Any]:
                for t in ("separable_convolution", "dilated_convolution")]
         ops += [{"operationType": t, "parameters": [_categorical("filter_size", "3")]}
                 for t in ("max_pooling", "avg_pooling")] + [{"operationType": "skip_connection"}]
-    return {"graphConfig": {"numLayers": 8 if gpu else 2}, "operations": ops}
+    cpu_layers = 3 if algorithm == "supernas-bats" else 2  # the bats space builds >= 3 cells
+    return {"graphConfig": {"numLayers": 8 if gpu else cpu_layers}, "operations": ops}
 
 
 SETTINGS: dict[str, dict[bool, dict[str, str]]] = {

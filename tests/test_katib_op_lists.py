@@ -1,7 +1,7 @@
 """An Experiment's op list (``nasConfig.operations``) for ``supernas-darts``/``-bats``: one the space
 can search is handed to the trial as given; one it cannot is refused when the Experiment is created
 (``ValidateAlgorithmSettings``, over real gRPC with the Katib SDK's stubs) with INVALID_ARGUMENT
-naming the field, the value and what is allowed."""
+naming the field, the value and what is allowed; so is a ``numLayers`` the space cannot build."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -63,3 +63,13 @@ def test_an_op_list_the_space_cannot_search_is_refused(channel: grpc.Channel, al
     details = info.value.details()
     assert details.startswith(f"nasConfig.operations={names!r} is invalid; allowed: "), details
     assert allowed in details and "'ops' argument" in details and "separable_convolution" in details
+
+
+def test_a_depth_the_space_cannot_build_is_refused(channel: grpc.Channel) -> None:
+    crd = experiment("supernas-bats", [{"operationType": "skip_connect"}, {"operationType": "max_pool_3x3"}])
+    crd["spec"]["nasConfig"]["graphConfig"]["numLayers"] = 2  # the bats space builds >= 3 cells
+    with pytest.raises(grpc.RpcError) as info:
+        KatibSim(channel, crd).validate()
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith("nasConfig.graphConfig.numLayers=2 is invalid; allowed: "
+                                           "an integer in 3..32"), info.value.details()

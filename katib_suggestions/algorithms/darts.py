@@ -93,8 +93,9 @@ class DartsDropIn(KatibAlgorithm):
         return [Suggestion(dict(self.values)) for _ in range(request.current_request_number)]
 
 
-def _num_layers(nas: pb.NasConfig) -> int:
-    integer("nasConfig.graphConfig.numLayers", nas.graph_config.num_layers, low=1, high=MAX_CELLS)
+def _num_layers(nas: pb.NasConfig, low: int = 1) -> int:
+    """``numLayers`` in ``low`` (the fewest cells the space builds) .. ``MAX_CELLS``."""
+    integer("nasConfig.graphConfig.numLayers", nas.graph_config.num_layers, low=low, high=MAX_CELLS)
     return int(nas.graph_config.num_layers)
 
 
@@ -118,7 +119,7 @@ class SupernasOneShot(KatibAlgorithm):
         ops = darts_operations(spec.nas_config.operations.operation)
         self.search_space = [supernas_op_name(t) for t in ops]
         ONESHOT_SPACES[self.oneshot_name].honoured_ops(self.search_space)  # refused if not searchable
-        self.num_layers = _num_layers(spec.nas_config)
+        self.num_layers = _num_layers(spec.nas_config, ONESHOT_SPACES[self.oneshot_name].min_layers)
         self.issued = 0
 
     @classmethod

@@ -46,6 +46,7 @@ from supernas.ops.layers import FactorizedReduce
 from supernas.spaces.op_subset import op_subset
 from supernas.spaces.registry import register_space
 
+MIN_LAYERS = 3  # reduction cells at 1/3 and 2/3 of the depth and at least one normal cell
 BATS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "bin_group_conv_3x3",
             "bin_group_conv_5x5", "bin_dil_group_conv_3x3", "bin_dil_group_conv_5x5")
 
@@ -120,7 +121,7 @@ class BatsNetwork(nn.Module):
 
 
 def _check(channels: int, layers: int, nodes: int) -> None:
-    for field, value, low in (("channels", channels, 1), ("layers", layers, 3), ("nodes", nodes, 1)):
+    for field, value, low in (("channels", channels, 1), ("layers", layers, MIN_LAYERS), ("nodes", nodes, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise bad_value(field, value, f"an integer >= {low}")
 
