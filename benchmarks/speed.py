@@ -7,6 +7,10 @@ A step is what one iteration of the search loop does, forward + backward + updat
 
 * ``supernas-darts-1st`` / ``-2nd``: ``DartsSearch.arch_step`` then ``weight_step`` (space
   ``darts``; 8 ops incl. ``none`` per edge, 14 edges per cell).
+* ``darts-floor``: the floor of ``supernas-darts-1st``: every candidate op of its supernet
+  (``none`` aside) run alone, once per pass, forward plus the backward that pass needs (input
+  gradients in the architecture pass, input and weight gradients in the weight pass), replayed
+  from a recorded step (``benchmarks/speed_floor.py``); per-op-kind medians in ``info``.
 * ``nni-darts``: NNI 3.0's DARTS on its own DARTS space (``nni.nas.hub.pytorch.DARTS``, 7 ops,
   ``none`` implicit), turned into NNI's differentiable supernet by
   ``nni.nas.strategy.DARTS().mutate_model``; the two phases of ``DartsLightningModule
@@ -49,11 +53,12 @@ if __package__ in (None, ""):
 
 from benchmarks.common import REPO, write_result
 
-CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "nni-darts", "supernas-enas",
+CONFIGS = ("supernas-darts-1st", "supernas-darts-2nd", "darts-floor", "nni-darts", "supernas-enas",
            "child-alone", "supernas-spos", "child-alone-spos")
 PAIRS = {"child-alone": "supernas-enas", "child-alone-spos": "supernas-spos"}  # child <- sampled run
 LAYOUTS = {"nchw": False, "channels-last": True}  # every configuration runs in each layout
-GOALS = {"darts_vs_nni": 0.7, "enas_vs_child": 1.15}  # project goals (issue 6)
+GOALS = {"darts_vs_nni": 0.5, "darts_2nd_vs_nni": 1.2, "peak_mem_vs_nni": 0.7,
+         "enas_vs_child": 1.05, "spos_vs_child": 1.05}  # project goals (issue 13)
 
 
 def rss_mib() -> float:
@@ -117,6 +122,7 @@ def ratios(results: dict[str, dict[str, Any]], key: str = "median_ms") -> dict[s
 
     return {"darts_1st_vs_nni": r("supernas-darts-1st", "nni-darts"),
             "darts_2nd_vs_nni": r("supernas-darts-2nd", "nni-darts"),
+            "darts_1st_vs_floor": r("supernas-darts-1st", "darts-floor"),
             "enas_vs_child": r("supernas-enas", "child-alone"),
             "spos_vs_child": r("supernas-spos", "child-alone-spos")}
 

@@ -8,6 +8,7 @@ worker process only pays for what it runs.
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,29 @@ def supernas_darts(s: dict[str, Any], order: int) -> tuple[Step, dict[str, Any]]
 
     return step, {"weights": _n_params(algo.weight_parameters()),
                   "arch": _n_params(algo.arch_parameters())}
+
+
+def darts_floor(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
+    """Every candidate op of the ``supernas-darts-1st`` supernet run once per pass, alone
+    (``benchmarks.speed_floor``); ``info["by_kind_ms"]``: medians per op name and pass."""
+    from benchmarks.speed_floor import floor_by_kind, record_calls
+    from supernas.oneshot import ALGORITHMS
+
+    space = _space(s)
+    algo = ALGORITHMS.create("darts", space=space, order=1, seed=s["seed"])
+    opts = algo.configure_optimizers()
+    train, val = _batches(s, 1), _batches(s, 2)
+    calls = record_calls(space, {"arch": lambda: algo.arch_step(val[0], opts, train_batch=train[0]),
+                                 "weight": lambda: algo.weight_step(train[0], opts)})
+    runs: list[dict[str, dict[str, float]]] = []
+    info: dict[str, Any] = {"calls": len(calls), "by_kind_ms": {}}
+
+    def step(i: int) -> None:
+        runs.append(floor_by_kind(calls))
+        info["by_kind_ms"] = {name: {k: statistics.median(r[name][k] for r in runs) for k in row}
+                              for name, row in runs[0].items()}
+
+    return step, info
 
 
 def nni_darts(s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
@@ -155,6 +179,8 @@ def build(name: str, s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
         return supernas_darts(s, 1)
     if name == "supernas-darts-2nd":
         return supernas_darts(s, 2)
+    if name == "darts-floor":
+        return darts_floor(s)
     if name == "nni-darts":
         return nni_darts(s)
     if name in ("supernas-enas", "supernas-spos"):
@@ -162,4 +188,4 @@ def build(name: str, s: dict[str, Any]) -> tuple[Step, dict[str, Any]]:
     if name in ("child-alone", "child-alone-spos"):
         return child_alone(s)
     raise ValueError(f"config={name!r} is not allowed; allowed: supernas-darts-1st, "
-                     "supernas-darts-2nd, nni-darts, supernas-enas, supernas-spos, child-alone, child-alone-spos")
+                     "supernas-darts-2nd, darts-floor, nni-darts, supernas-enas, supernas-spos, child-alone, child-alone-spos")

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from supernas.ops.depthwise import DepthwiseConv2d
+
 
 def same_padding(kernel: int, dilation: int = 1) -> int:
     """Padding that keeps ``H`` at stride 1 and gives ``ceil(H / s)`` at stride ``s``."""
@@ -44,14 +46,14 @@ class ConvBNReLU(nn.Sequential):
 
 
 class DilConv(nn.Sequential):
-    """ReLU -> depthwise conv (dilated) -> pointwise conv -> BN (DARTS ``DilConv``)."""
+    """ReLU -> depthwise conv (dilated) -> pointwise conv -> BN (DARTS ``DilConv``); the
+    depthwise conv is ``DepthwiseConv2d`` (same maths, faster CPU backward)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, dilation: int,
                  affine: bool = True) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel, stride, same_padding(kernel, dilation), dilation,
-                      groups=c_in, bias=False),
+            DepthwiseConv2d(c_in, kernel, stride, same_padding(kernel, dilation), dilation),
             nn.Conv2d(c_in, c_out, 1, bias=False),
             nn.BatchNorm2d(c_out, affine=affine),
         )
