@@ -53,11 +53,12 @@ def katib_search_fields(args: argparse.Namespace) -> dict[str, Any]:
     algorithm settings are validated with the rest of the config (``search_config``)."""
     raw = _algorithm_settings(args.algorithm_settings)
     recipe = TrialRecipe.parse_given({k: v for k, v in raw.items() if k in TrialRecipe.names()})
+    space = ONESHOT_SPACES[args.algorithm]
     ops = [op for op in args.search_space.split(",") if op]
-    return {"algorithm": args.algorithm, "space": ONESHOT_SPACES[args.algorithm].space,
-            "seed": args.seed, **{RECIPE_FIELDS[k]: v for k, v in recipe.items() if k in RECIPE_FIELDS},
-            "space_args": ONESHOT_SPACES[args.algorithm].space_args(args.num_layers, ops, recipe),
-            "settings": {k: v for k, v in raw.items() if k not in TrialRecipe.names()}}
+    return {"algorithm": args.algorithm, "space": space.space, "seed": args.seed,
+            "space_args": space.space_args(args.num_layers, ops, recipe),
+            "settings": {k: v for k, v in raw.items() if k not in TrialRecipe.names()},
+            **{RECIPE_FIELDS[k]: v for k, v in recipe.items() if k in RECIPE_FIELDS}}
 
 
 def _algorithm_settings(text: str) -> dict[str, str]:
