@@ -71,6 +71,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from supernas.accuracy import accuracy
 from supernas.architecture import Architecture
 from supernas.binarize import binary_convs, set_binary_mode
 from supernas.errors import ConfigError, SpaceError, bad_value
@@ -252,19 +253,6 @@ def two_stage_plan(architecture: Architecture | Mapping[str, Any], stage1_epochs
                                 _number("distill_temperature", distill_temperature),
                                 _number("attention_weight", attention_weight, True))
     return plan
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Top-1 accuracy of ``model`` (in eval mode) over ``batches``."""
-    was_training = model.training
-    model.eval()
-    correct = total = 0
-    for x, y in batches:
-        correct += int((model(x).argmax(dim=-1) == y).sum())
-        total += int(y.numel())
-    model.train(was_training)
-    return correct / max(total, 1)
 
 
 @dataclass

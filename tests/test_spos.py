@@ -14,11 +14,12 @@ from supernas.errors import ConfigError, RegistryError
 from supernas.freeze import freeze
 from supernas.mutator import sample_uniform
 from supernas.oneshot import ALGORITHMS
-from supernas.oneshot.constrained_evolution import Evolution, EvolutionSettings
 from supernas.oneshot.constraints import CostLimit
 from supernas.oneshot.supernet_eval import evaluate_path, recalibrate_bn
 from supernas.space import Decision, decisions
 from supernas.spaces import SPACES, create_space
+from supernas.strategies import run_strategy
+from supernas.strategies.constrained_evolution import ConstrainedEvolution
 
 SMALL_EVOLUTION = {"population": 6, "iterations": 3, "top_k": 3, "mutations": 3, "crossovers": 3}
 
@@ -227,9 +228,9 @@ def test_evolution_beats_its_random_start_and_respects_feasibility() -> None:
         return sum(c[k] == v for k, v in target.items()) + 1.5 * list(c.values()).count(ops[3])
 
     limit = _CountLimit(ops[3], 2)  # constrained best: 2 conv3x3 + 4 matches = 7.0
-    evo = Evolution(space_decisions, fitness, limit, random.Random(0),
-                    EvolutionSettings(population=20, iterations=10))
-    best, score = evo.run()
+    evo = ConstrainedEvolution(space_decisions, limit=limit, rng=random.Random(0), population=20,
+                               iterations=10)
+    best, score = run_strategy(evo, fitness)
     assert all(limit.fits(c) for c, _ in evo.history)
     first_population = max(s for _, s in evo.history[:20])
     assert score == max(s for _, s in evo.history) > first_population

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from supernas.accuracy import device_of, hits
 from supernas.errors import bad_value
 from supernas.freeze import freeze
-from supernas.oneshot.supernet_eval import Batch, device_of, recalibrate_bn
+from supernas.oneshot.supernet_eval import Batch, recalibrate_bn
 from supernas.space import Choice
 
 
@@ -91,7 +92,7 @@ def evaluate(model: nn.Module, batches: Sequence[Batch]) -> tuple[float, float]:
     for x, y in batches:
         logits = model(x.to(device))  # [B, classes]
         y = y.to(device)
-        correct += int((logits.argmax(dim=1) == y).sum())
+        correct += hits(logits, y)
         loss += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
         total += int(y.numel())
     return correct / max(total, 1), loss / max(total, 1)

@@ -10,14 +10,13 @@ discarding candidates over it during evolution; random and zero-shot search here
 
 When no random draw fits, ``cheapest`` lowers the cost one decision at a time (coordinate
 descent) to tell a hard limit from an impossible one; an impossible limit is refused with a
-``ConfigError`` naming the limit and the smallest cost found.
+``ConfigError`` naming the limit and the smallest cost found. ``draw_feasible`` and
+``uniform_drawer`` live with the searches (``supernas.strategies.feasible``; importable here too).
 """
 from __future__ import annotations
 
 import itertools
-import json
-import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from torch import nn
@@ -25,16 +24,15 @@ from torch import nn
 from supernas.architecture import validate
 from supernas.errors import ConfigError, bad_value
 from supernas.mutables import LayerChoice, Mutable
-from supernas.mutator import FixedMutator, sample_uniform
-from supernas.space import Choice, Decision, decisions, named_mutables
+from supernas.mutator import FixedMutator
+from supernas.space import Choice, decisions, named_mutables
+from supernas.strategies.dedupe import arch_key
+from supernas.strategies.feasible import draw_feasible, uniform_drawer
 
 Choices = dict[str, Choice]
+__all__ = ["Choices", "CostLimit", "arch_key", "draw_feasible", "path_parameters", "run_path",
+           "uniform_drawer"]
 MAX_INPUT_OPTIONS = 16  # input decisions: only the smallest subsets are tried by ``cheapest``
-
-
-def arch_key(choices: Mapping[str, Choice]) -> str:
-    """A hashable, order-independent key for an architecture."""
-    return json.dumps(dict(choices), sort_keys=True)
 
 
 def _check_limit(name: str, value: int | None) -> int | None:
@@ -162,31 +160,3 @@ def run_path(space: nn.Module, choices: Mapping[str, Choice]) -> Iterator[None]:
     finally:
         for (_, m), mutator in zip(found, saved):
             m.bind_mutator(mutator)
-
-
-def draw_feasible(limit: CostLimit, draw: Callable[[], Choices], n: int,
-                  max_tries: int) -> list[Choices]:
-    """Up to ``n`` distinct architectures from ``draw()`` that fit ``limit`` (``max_tries`` draws).
-
-    If none of the draws fits, the cheapest architecture found by ``limit.cheapest`` is returned
-    alone when it fits, and ``ConfigError`` is raised when it does not.
-    """
-    found: dict[str, Choices] = {}
-    last: Choices = {}
-    for _ in range(max_tries):
-        if len(found) >= n:
-            break
-        last = draw()
-        if arch_key(last) not in found and limit.fits(last):
-            found[arch_key(last)] = last
-    if found or n == 0:
-        return list(found.values())
-    cheapest = limit.cheapest(last)
-    if not limit.fits(cheapest):
-        raise limit.impossible(cheapest)
-    return [cheapest]
-
-
-def uniform_drawer(space_decisions: Sequence[Decision], rng: random.Random) -> Callable[[], Choices]:
-    """``draw()`` for ``draw_feasible``: uniform architectures from a seeded ``rng``."""
-    return lambda: sample_uniform(space_decisions, rng)

@@ -2,9 +2,10 @@
 
 Li & Talwalkar 2019, "Random Search and Reproducibility for Neural Architecture Search",
 arXiv 1902.07638, section 4 (RS-WS). Variant implemented: the supernet is trained one uniformly
-drawn path per batch (``SinglePathOneShot``); ``select(batches)`` draws ``num_samples`` distinct
-architectures within the cost limit (seeded) and keeps the one with the best accuracy on the
-held-out ``batches``, after the batch-norm recalibration of SPOS (arXiv 1904.00420). The paper
+drawn path per batch (``SinglePathOneShot``); ``select(batches)`` runs the ``best-of-n`` strategy
+(``supernas.strategies.best_of_n``: ``num_samples`` distinct architectures within the cost limit,
+seeded) and keeps the one with the best accuracy on the held-out ``batches`` (the first of equal
+ones), after the batch-norm recalibration of SPOS (arXiv 1904.00420). The paper
 scores 1,000 architectures on one large minibatch and re-ranks the top 10 on the whole validation
 set; with the few held-out batches of a trial, one stage on all of them is used, and the default
 ``num_samples=50`` fits a small CPU budget.
@@ -18,11 +19,10 @@ from typing import Any
 from torch import nn
 
 from supernas.oneshot.base import Batch, register_algorithm
-from supernas.oneshot.constraints import Choices, draw_feasible, uniform_drawer
+from supernas.oneshot.constraints import Choices
 from supernas.oneshot.single_path import SinglePathOneShot, SinglePathSettings
 from supernas.settings import integer, with_settings
-
-TRIES_PER_SAMPLE = 20  # uniform draws allowed per wanted architecture (tight limits, tiny spaces)
+from supernas.strategies.best_of_n import BestOfN
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,6 @@ class RandomOneShot(SinglePathOneShot):
         self.num_samples = self.settings.num_samples
 
     def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
-        drawer = uniform_drawer(self.decisions, self.search_rng())
-        candidates = draw_feasible(self.limit, drawer, self.num_samples,
-                                   self.num_samples * TRIES_PER_SAMPLE)
-        scores = [fitness(c) for c in candidates]
-        return candidates[max(range(len(scores)), key=scores.__getitem__)]
+        strategy = BestOfN(self.decisions, limit=self.limit, rng=self.search_rng(), seed=self.seed,
+                           num_samples=self.num_samples)
+        return self.run_selection(strategy, fitness)

@@ -29,21 +29,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from supernas.accuracy import batch_accuracy
 from supernas.errors import bad_value
 from supernas.mutator import UniformMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward
-from supernas.oneshot.constraints import (
-    Choices,
-    CostLimit,
-    _check_input_size,
-    _check_limit,
-    draw_feasible,
-    uniform_drawer,
-)
+from supernas.oneshot.constraints import Choices, CostLimit, _check_input_size, _check_limit
 from supernas.oneshot.strength import population_frequencies
 from supernas.oneshot.supernet_eval import evaluate_path, forward_with_batch_stats
 from supernas.settings import Settings, check_seed, choice, integer, number
 from supernas.space import Choice, decisions
+from supernas.strategies import Strategy, run_strategy
+from supernas.strategies.feasible import draw_feasible, uniform_drawer
 
 LR_SCHEDULES = ("linear", "constant")
 REFERENCE_TRIES = 100  # uniform draws to find a reference architecture within the limit
@@ -137,8 +133,7 @@ class SinglePathOneShot(OneShotAlgorithm):
         backward(loss)
         optimizer.step()
         self.bn_batches.append((x.detach(), y.detach()))
-        accuracy = (logits.detach().argmax(dim=1) == y).float().mean()
-        return {"loss": float(loss.detach()), "accuracy": float(accuracy)}
+        return {"loss": float(loss.detach()), "accuracy": batch_accuracy(logits, y)}
 
     def derive(self) -> dict[str, Choice]:
         return dict(self.best if self.best is not None else self.reference)
@@ -181,6 +176,14 @@ class SinglePathOneShot(OneShotAlgorithm):
             record.update(self.limit.cost(choices))
         self.history.append(record)
         return acc
+
+    def run_selection(self, strategy: Strategy, fitness: Callable[[Choices], float]) -> Choices:
+        """The best architecture ``strategy`` finds, driven against ``fitness`` until it finishes
+        (``supernas.strategies.run_strategy``)."""
+        best = run_strategy(strategy, fitness)
+        if best is None:
+            raise RuntimeError(f"{type(strategy).__name__} scored no architecture with a finite fitness")
+        return best[0]
 
     @abstractmethod
     def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:

@@ -2,8 +2,9 @@
 
 Guo et al. 2020, "Single Path One-Shot Neural Architecture Search with Uniform Sampling",
 arXiv 1904.00420. Variant implemented: the supernet is trained one uniformly drawn path per batch
-(``SinglePathOneShot``); ``select(batches)`` runs the paper's evolutionary search
-(``constrained_evolution``) over the trained supernet, scoring each candidate by its accuracy on the
+(``SinglePathOneShot``); ``select(batches)`` runs the paper's evolutionary search (the
+``constrained-evolution`` strategy, ``supernas.strategies.constrained_evolution``, driven by
+``run_strategy``) over the trained supernet, scoring each candidate by its accuracy on the
 held-out ``batches`` after batch-norm recalibration on the last ``bn_batches`` training batches.
 Candidates over ``max_params`` / ``max_macs`` (MACs for one input of ``input_size``) are never
 scored or selected; a limit no architecture meets is refused when the algorithm is created.
@@ -27,11 +28,11 @@ from torch import nn
 
 from supernas.errors import bad_value
 from supernas.oneshot.base import Batch, register_algorithm
-from supernas.oneshot.constrained_evolution import Evolution, EvolutionSettings
 from supernas.oneshot.constraints import Choices
 from supernas.oneshot.single_path import SinglePathOneShot, SinglePathSettings
 from supernas.oneshot.zero_shot_prior import ZeroShotPrior, check_keep
 from supernas.settings import integer, number, with_settings
+from supernas.strategies.constrained_evolution import ConstrainedEvolution, ConstrainedEvolutionSettings
 from supernas.zeroshot.registry import PROXIES
 
 PRIOR = "naswot"  # the project's best-ranking proxy on NB201 (BENCHMARKS.md zero-shot section)
@@ -41,15 +42,15 @@ PRIOR_KEEP = 0.1
 
 @dataclass(frozen=True)
 class SposSettings(SinglePathSettings):
-    """Single-path training, the evolution (``EvolutionSettings``'s defaults and sources) and the
-    zero-shot prior."""
+    """Single-path training, the evolution (``ConstrainedEvolutionSettings``'s defaults and
+    sources) and the zero-shot prior."""
 
-    population: int = EvolutionSettings.population
-    iterations: int = EvolutionSettings.iterations
-    top_k: int = EvolutionSettings.top_k
-    mutations: int = EvolutionSettings.mutations
-    crossovers: int = EvolutionSettings.crossovers
-    mutation_prob: float = EvolutionSettings.mutation_prob
+    population: int = ConstrainedEvolutionSettings.population
+    iterations: int = ConstrainedEvolutionSettings.iterations
+    top_k: int = ConstrainedEvolutionSettings.top_k
+    mutations: int = ConstrainedEvolutionSettings.mutations
+    crossovers: int = ConstrainedEvolutionSettings.crossovers
+    mutation_prob: float = ConstrainedEvolutionSettings.mutation_prob
     prior: str | None = PRIOR  # module docstring; None: the paper's search
     prior_pool: int = PRIOR_POOL
     prior_keep: float = PRIOR_KEEP
@@ -57,41 +58,40 @@ class SposSettings(SinglePathSettings):
     def validate(self) -> None:
         super().validate()
         number("mutation_prob", self.mutation_prob, low=0.0, high=1.0, low_open=True)
-        self.evolution().validate()
+        ConstrainedEvolutionSettings(**self.evolution())
         if self.prior is not None and (not isinstance(self.prior, str) or self.prior not in PROXIES):
             raise bad_value("prior", self.prior, "None (no prior) or a zero-shot proxy: "
                             + ", ".join(sorted(PROXIES)))
         integer("prior_pool", self.prior_pool, low=1)
         check_keep(self.prior_keep)
 
-    def evolution(self) -> EvolutionSettings:
-        return EvolutionSettings(self.population, self.iterations, self.top_k, self.mutations,
-                                 self.crossovers, self.mutation_prob)
+    def evolution(self) -> dict[str, Any]:
+        """The settings of the ``constrained-evolution`` strategy."""
+        return {name: getattr(self, name) for name in ConstrainedEvolutionSettings.names() if name != "seed"}
 
 
 @register_algorithm("spos")
 @with_settings(SposSettings)
 class SPOS(SinglePathOneShot):
-    """Uniform single-path training + evolutionary search (defaults: ``EvolutionSettings``)."""
+    """Uniform single-path training + evolutionary search (``constrained-evolution``)."""
 
     settings: SposSettings
 
     def __init__(self, space: nn.Module, **settings: Any) -> None:
         super().__init__(space, **settings)
         s = self.settings
-        self.evolution = s.evolution()
         self.prior = None if s.prior is None else \
             ZeroShotPrior(space, self.limit, s.prior, s.prior_pool, s.prior_keep, self.seed)
 
     def search(self, fitness: Callable[[Choices], float], held_out: Sequence[Batch]) -> Choices:
-        if self.prior is None:
-            evolution = Evolution(self.decisions, fitness, self.limit, self.search_rng(), self.evolution)
-        else:
-            self.prior.fit(held_out[0][0], self.evolution.population)  # first held-out inputs
-            evolution = Evolution(self.decisions, fitness, self.limit, self.search_rng(),
-                                  self.evolution, start=self.prior.ranked(), admits=self.prior.admits)
-        best, _ = evolution.run()
-        return best
+        start: list[Choices] = []
+        if self.prior is not None:
+            self.prior.fit(held_out[0][0], self.settings.population)  # first held-out inputs
+            start = self.prior.ranked()
+        strategy = ConstrainedEvolution(self.decisions, limit=self.limit, start=start,
+                                        admits=None if self.prior is None else self.prior.admits,
+                                        rng=self.search_rng(), seed=self.seed, **self.settings.evolution())
+        return self.run_selection(strategy, fitness)
 
     def summary_top(self) -> int:
-        return self.evolution.top_k
+        return self.settings.top_k

@@ -4,19 +4,23 @@ Single Path One-Shot (Guo et al. 2020, arXiv 1904.00420, section 3.3) notes that
 batch-norm statistics of a supernet trained on random paths do not fit any single path; before a
 candidate is scored its BN statistics are re-estimated on training data (the paper uses 20,000
 training images; here the few training batches the caller passes). Every BN buffer is restored
-afterwards so evaluating candidates never changes the supernet.
+afterwards so evaluating candidates never changes the supernet. The accuracy is
+``supernas.accuracy.accuracy`` (``accuracy`` and ``device_of`` are importable from here too).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from supernas.accuracy import accuracy, device_of
 from supernas.mutator import ChoiceMutator
 from supernas.space import Choice
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+__all__ = ["Batch", "KeepBatchNorm", "accuracy", "batch_norms", "device_of", "evaluate_path",
+           "forward_with_batch_stats", "recalibrate_bn"]
 
 
 def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -54,12 +58,6 @@ def forward_with_batch_stats(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
-def device_of(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter (CPU for a parameter-free model)."""
-    first = next(model.parameters(), None)
-    return first.device if first is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Sequence[Batch]) -> None:
     """Reset BN statistics and re-estimate them as a plain average over ``batches``."""
@@ -73,19 +71,6 @@ def recalibrate_bn(model: nn.Module, batches: Sequence[Batch]) -> None:
     device = device_of(model)
     for x, _ in batches:
         model(x.to(device))
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, batches: Iterable[Batch]) -> float:
-    """Top-1 accuracy of ``model`` (eval mode) over ``batches``."""
-    model.eval()
-    device = device_of(model)
-    correct, total = 0, 0
-    for x, y in batches:
-        logits = model(x.to(device))  # [B, classes]
-        correct += int((logits.argmax(dim=1) == y.to(device)).sum())
-        total += int(y.numel())
-    return correct / max(total, 1)
 
 
 def evaluate_path(space: nn.Module, mutator: ChoiceMutator, choices: Mapping[str, Choice],

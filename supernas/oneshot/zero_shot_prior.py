@@ -18,7 +18,8 @@ taken from the best of a larger proxy-ranked pool), ``ZeroShotPrior`` scores a u
 
 The twin is a deep copy of the supernet with every parameter and buffer re-initialised (seeded),
 so the scores are those of untrained children as in NASWOT, whatever the supernet has learnt.
-Scores are cached per architecture.
+The pool is scored by the ``best-of-n`` strategy run against the proxy (``run_strategy``, the
+search loop of every selection). Scores are cached per architecture.
 """
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ from torch import nn
 
 from supernas.errors import bad_value
 from supernas.freeze import freeze
-from supernas.oneshot.constraints import Choices, CostLimit, arch_key, draw_feasible, uniform_drawer
+from supernas.oneshot.constraints import Choices, CostLimit
 from supernas.space import Choice, decisions
+from supernas.strategies.best_of_n import BestOfN
+from supernas.strategies.dedupe import arch_key
+from supernas.strategies.run import run_strategy
 from supernas.zeroshot.registry import get_proxy
-
-TRIES_PER_SAMPLE = 20  # uniform draws allowed per wanted pool member (tight limits, tiny spaces)
 
 
 def untrained_twin(space: nn.Module, seed: int) -> nn.Module:
@@ -78,8 +80,10 @@ class ZeroShotPrior:
         """Score the pool on inputs ``x`` ([N, ...]); the threshold admits the best ``keep``
         fraction of the pool, and at least ``at_least`` of its members (small spaces)."""
         self._twin, self._x = untrained_twin(self.space, self.seed), x
-        drawer = uniform_drawer(decisions(self.space), random.Random(f"{self.seed}-prior"))
-        self._pool = draw_feasible(self.limit, drawer, self.pool, self.pool * TRIES_PER_SAMPLE)
+        pool = BestOfN(decisions(self.space), limit=self.limit, rng=random.Random(f"{self.seed}-prior"),
+                       seed=self.seed, num_samples=self.pool)
+        run_strategy(pool, self.score)
+        self._pool = [a for a, _ in pool.history]
         ordered = sorted((self.score(c) for c in self._pool), reverse=True)
         admitted = max(math.ceil(self.keep * len(ordered)), at_least)
         self.threshold = ordered[min(admitted, len(ordered)) - 1]

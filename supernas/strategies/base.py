@@ -10,6 +10,11 @@ Call order (documented contract, as in optuna's samplers and vizier's designers)
    architecture need not have been suggested by this instance (history import).
 3. ``state_dict()`` at any time returns JSON-serialisable state; ``load_state_dict`` restores it,
    after which the instance behaves exactly as the one that produced the state.
+4. ``finished()``, between a result and the next ``suggest``: whether a search with its own end
+   (one-shot selection: SPOS's generations, best of N) has proposed everything it means to. The
+   multi-trial strategies never finish; ``suggest`` keeps answering after ``finished()`` (a
+   platform asks for as many trials as it was told to run). ``supernas.strategies.run`` drives a
+   strategy against a fitness function until it finishes or a budget is spent.
 
 Per-call cost does not grow with the history: the canonical keys of every suggested and observed
 architecture (the duplicate check) and the best result are kept up to date incrementally and
@@ -94,6 +99,10 @@ class Strategy(ABC):
     @abstractmethod
     def _observe(self, choices: Choices, reward: float | None) -> None:
         """Update internal state with a validated result."""
+
+    def finished(self) -> bool:
+        """Whether the search has proposed everything it means to (never, by default)."""
+        return False
 
     def best(self) -> tuple[Choices, float] | None:
         """The best observed (architecture, reward), or ``None`` before any success."""

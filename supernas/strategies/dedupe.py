@@ -1,35 +1,21 @@
-"""Helpers shared by ask/tell strategies: canonical keys and one-decision mutations."""
+"""Helpers shared by every search: the canonical architecture key and "first new draw" loops.
+
+``arch_key`` is the one key of the repository (duplicate checks, cost and score caches); the
+mutation operators live in ``supernas.strategies.mutation``.
+"""
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Callable, Mapping, Sequence
 
-from supernas.space import Choice, Decision
+from supernas.space import Choice
 
 Choices = dict[str, Choice]
 
 
 def arch_key(choices: Mapping[str, Choice]) -> str:
     """A canonical string for an architecture (for "already evaluated" sets)."""
-    return json.dumps(choices, sort_keys=True)
-
-
-def mutate_one(choices: Mapping[str, Choice], space_decisions: Sequence[Decision],
-               rng: random.Random) -> Choices:
-    """Change exactly one decision (drawn uniformly) to a different allowed value.
-
-    Decisions with a single option are never drawn; if every decision has one option the
-    architecture is returned unchanged.
-    """
-    free = [d for d in space_decisions if d.size() > 1]
-    out = dict(choices)
-    if not free:
-        return out
-    d = rng.choice(free)
-    others = [o for o in d.options() if o != out[d.key]]
-    out[d.key] = rng.choice(others)
-    return out
+    return json.dumps(dict(choices), sort_keys=True)
 
 
 def fresh_batched(draw_batch: Callable[[int], list[Choices]], seen: set[str],

@@ -55,7 +55,8 @@ from supernas.errors import bad_value
 from supernas.settings import boolean, choice, integer, is_number, number, with_settings
 from supernas.space import Choice, Decision
 from supernas.strategies.base import Strategy, StrategySettings, register_strategy
-from supernas.strategies.dedupe import arch_key, fresh, fresh_batched, mutate_one
+from supernas.strategies.dedupe import arch_key, fresh, fresh_batched
+from supernas.strategies.mutation import mutate_one
 
 Choices = dict[str, Choice]
 REWARD_NORMS = ("rank", "zscore", "none")

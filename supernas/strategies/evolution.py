@@ -25,7 +25,8 @@ from supernas.mutator import sample_uniform
 from supernas.settings import boolean, integer, is_number, with_settings
 from supernas.space import Choice, Decision
 from supernas.strategies.base import Strategy, StrategySettings, register_strategy
-from supernas.strategies.dedupe import arch_key, fresh, mutate_one
+from supernas.strategies.dedupe import arch_key, fresh
+from supernas.strategies.mutation import mutate_one
 
 Choices = dict[str, Choice]
 DUPLICATE_TRIES = 50

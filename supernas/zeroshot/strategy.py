@@ -3,7 +3,9 @@
 As in NASWOT's search (Mellor et al. 2021, arXiv 2006.04647, section 5): draw ``num_samples``
 architectures uniformly (seeded), score each frozen child at initialisation with a proxy
 (``naswot`` by default, ``zen`` or ``epe-nas``) on the first ``score_batches`` batches (scores
-averaged), and keep the highest. The same ``max_params`` / ``max_macs`` limits as SPOS apply:
+averaged), and keep the highest (the first of equal ones): the ``best-of-n`` strategy
+(``supernas.strategies.best_of_n``) run against the proxy by ``run_strategy``, the search loop
+of every one-shot selection. The same ``max_params`` / ``max_macs`` limits as SPOS apply:
 architectures over the limit are never scored, and an impossible limit is refused at creation.
 The paper's default N is 10 or 100 (N = 100 here).
 
@@ -21,25 +23,19 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from supernas.accuracy import device_of
 from supernas.architecture import Architecture
 from supernas.errors import ConfigError, bad_value
 from supernas.freeze import freeze
 from supernas.mutator import ChoiceMutator
 from supernas.oneshot.base import Backward, Batch, OneShotAlgorithm, plain_backward, register_algorithm
-from supernas.oneshot.constraints import (
-    Choices,
-    CostLimit,
-    _check_input_size,
-    _check_limit,
-    draw_feasible,
-    uniform_drawer,
-)
-from supernas.oneshot.supernet_eval import device_of
+from supernas.oneshot.constraints import Choices, CostLimit, _check_input_size, _check_limit
 from supernas.settings import Settings, check_seed, integer, with_settings
 from supernas.space import Choice, decisions
+from supernas.strategies.best_of_n import TRIES_PER_SAMPLE, BestOfN
+from supernas.strategies.feasible import draw_feasible, uniform_drawer
+from supernas.strategies.run import run_strategy
 from supernas.zeroshot.registry import PROXIES, get_proxy
-
-TRIES_PER_SAMPLE = 20  # uniform draws allowed per wanted architecture (tight limits, tiny spaces)
 
 
 def _as_batch(batch: Batch | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -153,12 +149,9 @@ class ZeroShot(OneShotAlgorithm):
         if not scoring:
             raise bad_value("batches", "[]", "at least one (x, y) batch to score architectures on")
         self.history = []
-        for choices in self._draw(self.num_samples, f"{self.seed}-search"):
-            score = score_child(freeze(self.space, choices), scoring, self.proxy, self.seed)
-            record: dict[str, Any] = {"choices": choices, "score": score}
-            if self.limit.active:
-                record.update(self.limit.cost(choices))
-            self.history.append(record)
+        strategy = BestOfN(self.decisions, limit=self.limit, rng=random.Random(f"{self.seed}-search"),
+                           seed=self.seed, num_samples=self.num_samples)
+        run_strategy(strategy, lambda choices: self._score(choices, scoring))
         top = max(self.history, key=lambda r: r["score"])
         if top["score"] == -math.inf:
             raise ConfigError(f"proxy={self.proxy_name!r} scored every one of {len(self.history)} "
@@ -166,6 +159,16 @@ class ZeroShot(OneShotAlgorithm):
                               f"that suits this space, one of {', '.join(PROXIES.names())}")
         self.best = dict(top["choices"])
         return dict(self.best)
+
+    def _score(self, choices: Choices, scoring: Sequence[Batch]) -> float:
+        """The proxy score of ``choices``'s frozen child, recorded in ``history`` (-inf kept: the
+        pick below is over the records)."""
+        score = score_child(freeze(self.space, choices), scoring, self.proxy, self.seed)
+        record: dict[str, Any] = {"choices": choices, "score": score}
+        if self.limit.active:
+            record.update(self.limit.cost(choices))
+        self.history.append(record)
+        return score
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "history": self.history}
