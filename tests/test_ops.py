@@ -110,3 +110,18 @@ def test_max_pool_matches_torch_exactly(stride: int, shape: tuple[int, ...]) -> 
     assert torch.equal(y, stock(x)) and torch.equal(gx_ours, gx_stock)
     x_cl = x.detach().contiguous(memory_format=torch.channels_last)
     assert torch.equal(ours(x_cl), stock(x_cl))  # already channels-last: the stock path
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_avg_pool_matches_torch(stride: int) -> None:
+    """The channels-last CPU path gives torch's NCHW result and gradient (to rounding)."""
+    from supernas.ops.pooling import AvgPool2d
+
+    x = torch.randn(2, 8, 9, 9, requires_grad=True)
+    ours = create_op("avg_pool_3x3", 8, stride)
+    stock = nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
+    y = ours(x)
+    assert y.is_contiguous() and type(ours) is AvgPool2d
+    g = torch.randn_like(y)
+    torch.testing.assert_close(y, stock(x))
+    torch.testing.assert_close(torch.autograd.grad(y, x, g)[0], torch.autograd.grad(stock(x), x, g)[0])

@@ -11,7 +11,10 @@ distinct nodes").
 Less arithmetic, same maths: candidates that are ``Zero`` modules (the ``none`` op) are not run,
 since ``w * 0`` adds nothing to the mix and passes no gradient to ``w`` (the softmax still covers
 ``none``, so the other weights are unchanged); inside ``once_per_pass()`` each key's softmax is
-computed once and reused by every mutable sharing that key (one forward pass per block).
+computed once and reused by every mutable sharing that key (one forward pass per block); the
+candidates of an edge that start with ``ReLU(x)`` share one ``ReLU(x)``
+(``supernas.ops.shared_relu``), and the mix is accumulated in place with direct gradients
+(``supernas.oneshot.weighted_mix``).
 
 Spaces this mutator can drive: every ``InputChoice`` has ``n_chosen`` set and each of its
 candidate inputs has an edge ``LayerChoice`` declaring ``depends_on=(input key, index)``.
@@ -29,7 +32,9 @@ from supernas.errors import SpaceError, bad_value
 from supernas.mutables import LayerChoice, Mutable
 from supernas.mutator import MixingMutator
 from supernas.oneshot.dirichlet import MIXINGS, dirichlet_weights
+from supernas.oneshot.weighted_mix import weighted_mix
 from supernas.ops.layers import Zero
+from supernas.ops.shared_relu import run_candidates
 from supernas.space import Choice, Decision
 
 NONE_OP = "none"
@@ -98,12 +103,14 @@ class DartsMutator(MixingMutator):
         if not live:
             return super().layer_forward(mutable, *args, **kwargs)
         weights = self.layer_weights(mutable.key, sample=mutable.training)  # [n_choices]
-        out = None
-        for i, op in live:
-            term = op(*args, **kwargs) * weights[i]
-            out = term if out is None else out + term
         x = args[0] if args else None
-        if self.aux_skip and isinstance(x, torch.Tensor) and out is not None and x.shape == out.shape:
+        ops = [op for _, op in live]
+        if len(args) == 1 and not kwargs and isinstance(x, torch.Tensor):
+            outs = run_candidates(ops, x)  # one ReLU(x) for the ops that start with it
+        else:
+            outs = [op(*args, **kwargs) for op in ops]
+        out = weighted_mix(outs, weights, [i for i, _ in live])
+        if self.aux_skip and isinstance(x, torch.Tensor) and x.shape == out.shape:
             out = out + self.aux_skip * x  # DARTS- (arXiv 2009.01027): auxiliary skip, beta -> 0
         return out
 

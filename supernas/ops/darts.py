@@ -16,7 +16,7 @@ from __future__ import annotations
 from torch import nn
 
 from supernas.ops.layers import DilConv, FactorizedReduce, SepConv, Zero
-from supernas.ops.pooling import MaxPool2d
+from supernas.ops.pooling import AvgPool2d, MaxPool2d
 from supernas.ops.registry import register_op
 
 
@@ -40,7 +40,7 @@ def max_pool_3x3(channels: int, stride: int = 1, affine: bool = True) -> nn.Modu
 @register_op("avg_pool_3x3")
 def avg_pool_3x3(channels: int, stride: int = 1, affine: bool = True) -> nn.Module:
     """3x3 average pool; padded positions are not counted (DARTS and NAS-Bench-201)."""
-    return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+    return AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
 
 
 @register_op("sep_conv_3x3")

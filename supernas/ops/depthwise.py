@@ -12,7 +12,9 @@ gradient of a dilated one. ``DepthwiseConv2d`` computes the same two gradients a
   on channels-last copies of the input and the output gradient.
 
 Where neither applies, or the call needs neither gradient, the stock ``nn.Conv2d`` runs (paired
-measurements showed the other cases no faster; ``benchmarks/notes/speed.md``).
+measurements showed the other cases no faster; ``benchmarks/notes/speed.md``), except that a
+dilated stride-2 conv of a channels-last input runs on NCHW copies, where oneDNN is faster
+(paired forward + backward on the reduction cells' shapes: 0.59-0.79x).
 
 The maths is unchanged (the same sums, in another order: results agree to rounding,
 ``tests/test_depthwise.py``), the backward stays differentiable (second-order DARTS takes a
@@ -83,6 +85,24 @@ class _DepthwiseFn(torch.autograd.Function):
         return gx, gw, None
 
 
+class _ToChannelsLast(torch.autograd.Function):
+    """``y`` in channels-last layout; the backward hands back an NCHW gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor) -> torch.Tensor:
+        return y.contiguous(memory_format=CL)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        return g.contiguous()
+
+
+def runs_in_nchw(m: nn.Conv2d, x: torch.Tensor) -> bool:
+    """A dilated stride-2 conv of a channels-last input runs on NCHW copies (faster there)."""
+    return max(m.stride) > 1 and max(m.dilation) > 1 and x.dim() == 4 \
+        and x.is_contiguous(memory_format=CL) and not x.is_contiguous()
+
+
 class DepthwiseConv2d(nn.Conv2d):
     """Bias-free depthwise ``nn.Conv2d`` (``groups = in = out channels``), faster CPU backward:
     ``[B, C, H, W] -> [B, C, H', W']``."""
@@ -93,6 +113,9 @@ class DepthwiseConv2d(nn.Conv2d):
                          bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and runs_in_nchw(self, x):
+            y = self._conv_forward(x.contiguous(), self.weight.contiguous(), None)
+            return _ToChannelsLast.apply(y)
         if not self._faster(x):
             return super().forward(x)
         return _DepthwiseFn.apply(x, self.weight, self)

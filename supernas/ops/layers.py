@@ -31,6 +31,17 @@ class ReLUConvBN(nn.Sequential):
             nn.BatchNorm2d(c_out, affine=affine),
         )
 
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The op on ``r = relu(x)`` (``supernas.ops.shared_relu``)."""
+        return _rest(self, r)
+
+
+def _rest(seq: nn.Sequential, r: torch.Tensor) -> torch.Tensor:
+    """``seq`` without its leading ReLU, applied to ``r``."""
+    for m in list(seq)[1:]:
+        r = m(r)
+    return r
+
 
 class ConvBNReLU(nn.Sequential):
     """Conv -> BN -> ReLU (the ENAS ordering, Pham et al. 2018 arXiv 1802.03268)."""
@@ -58,6 +69,10 @@ class DilConv(nn.Sequential):
             nn.BatchNorm2d(c_out, affine=affine),
         )
 
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The op on ``r = relu(x)`` (``supernas.ops.shared_relu``)."""
+        return _rest(self, r)
+
 
 class SepConv(nn.Sequential):
     """``DilConv`` (dilation 1) applied twice, the first with ``stride`` (DARTS ``SepConv``)."""
@@ -68,6 +83,12 @@ class SepConv(nn.Sequential):
             DilConv(c_in, c_in, kernel, stride, 1, affine),
             DilConv(c_in, c_out, kernel, 1, 1, affine),
         )
+
+    def after_relu(self, r: torch.Tensor) -> torch.Tensor:
+        """The op on ``r = relu(x)`` (``supernas.ops.shared_relu``)."""
+        first, second = self[0], self[1]
+        assert isinstance(first, DilConv)
+        return second(first.after_relu(r))
 
 
 class Zero(nn.Module):
@@ -101,6 +122,9 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
+        return self.after_relu(self.relu(x))
+
+    def after_relu(self, x: torch.Tensor) -> torch.Tensor:
+        """The op on ``x = relu(input)`` (``supernas.ops.shared_relu``)."""
         shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]  # [B, C_in, H, W], one pixel over
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
