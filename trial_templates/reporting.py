@@ -34,11 +34,19 @@ MAIN_METRIC = "val_acc"
 
 class Reporter(pl.Callback):
     """Base: after each training epoch (validation done) sends ``epoch_metrics``; the driver calls
-    ``report_final`` once the final architecture and its metrics are known. Rank zero only."""
+    ``report_final`` once the final architecture and its metrics are known. Rank zero sends.
+
+    Every rank reads the metrics: under DDP, ``trainer.callback_metrics`` reduces the
+    ``sync_dist`` metrics across ranks (a collective), so reading it on rank zero alone left rank
+    zero in an all-reduce that the other ranks never joined (a 2-process search hung after its
+    first epoch)."""
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.is_global_zero and not trainer.sanity_checking:
-            self.report_epoch(trainer.current_epoch, epoch_metrics(trainer))
+        if trainer.sanity_checking:
+            return
+        metrics = epoch_metrics(trainer)  # on every rank: a collective under DDP (docstring)
+        if trainer.is_global_zero:
+            self.report_epoch(trainer.current_epoch, metrics)
 
     def report_epoch(self, epoch: int, metrics: Mapping[str, float]) -> None:
         """Send the metrics of ``epoch``."""
