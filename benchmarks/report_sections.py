@@ -170,7 +170,22 @@ def speed(docs: Docs, prov: Prov) -> str:
            "each memory layout.\n\n")
     out += table(["configuration", "layout", "median step ms (wall)", "median step ms (CPU)",
                   "peak RSS MiB", "RSS over imports MiB", "built"], rows)
-    return out + "\n" + _speed_goals(doc) + "\n\n" + prov(doc) + "\n"
+    return out + "\n" + _speed_goals(doc) + _floor_tables(doc) + "\n\n" + prov(doc) + "\n"
+
+
+def _floor_tables(doc: dict[str, Any]) -> str:
+    """Per op kind: CPU ms of the ``darts-floor`` replay (architecture / weight pass)."""
+    out = ""
+    for layout, res in doc["results"].items():
+        kinds = res.get("darts-floor", {}).get("info", {}).get("by_kind_ms")
+        if not kinds:
+            continue
+        cols = ["arch_fwd", "arch_bwd", "weight_fwd", "weight_bwd"]
+        rows = [[name, *(f"{row.get(c, 0.0):.0f}" for c in cols), f"{sum(row.values()):.0f}"]
+                for name, row in kinds.items()]
+        out += (f"\n\nFloor by op kind ({layout}, CPU ms per step, every candidate op alone):\n\n"
+                + table(["op", "arch fwd", "arch bwd", "weight fwd", "weight bwd", "total"], rows))
+    return out
 
 
 def _speed_row(name: str, layout: str, r: dict[str, Any]) -> list[str]:
@@ -187,7 +202,7 @@ def _info(info: dict[str, Any]) -> str:
             return f"{v:,.0f}"
         return f"{len(v)} recorded" if isinstance(v, list) else str(v)
 
-    return ", ".join(f"{k} {show(v)}" for k, v in info.items())
+    return ", ".join(f"{k} {show(v)}" for k, v in info.items() if not isinstance(v, dict))
 
 
 def _speed_goals(doc: dict[str, Any]) -> str:
@@ -201,9 +216,13 @@ def _speed_goals(doc: dict[str, Any]) -> str:
 def _ratio_lines(r: dict[str, Any], g: dict[str, float], what: str) -> str:
     lines = []
     for key, label, goal in (("darts_1st_vs_nni", "supernas DARTS 1st order / NNI DARTS", g["darts_vs_nni"]),
-                             ("darts_2nd_vs_nni", "supernas DARTS 2nd order / NNI DARTS (1st)", None),
+                             ("darts_2nd_vs_nni", "supernas DARTS 2nd order / NNI DARTS (1st)",
+                              g.get("darts_2nd_vs_nni")),
+                             ("darts_1st_vs_floor", "supernas DARTS 1st order / floor (every op once)", None),
+                             ("peak_mem_vs_nni", "supernas DARTS 1st order / NNI DARTS, peak RSS over imports",
+                              g.get("peak_mem_vs_nni")),
                              ("enas_vs_child", "supernas ENAS step / child alone", g["enas_vs_child"]),
-                             ("spos_vs_child", "supernas SPOS step / child alone", None)):
+                             ("spos_vs_child", "supernas SPOS step / child alone", g.get("spos_vs_child"))):
         if r.get(key) is None:
             lines.append(f"- {label}: not measured")
             continue

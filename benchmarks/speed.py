@@ -121,10 +121,21 @@ def ratios(results: dict[str, dict[str, Any]], key: str = "median_ms") -> dict[s
         return results[a][key] / results[b][key] if ok else None
 
     return {"darts_1st_vs_nni": r("supernas-darts-1st", "nni-darts"),
+            "peak_mem_vs_nni": _mem_ratio(results, "supernas-darts-1st", "nni-darts"),
             "darts_2nd_vs_nni": r("supernas-darts-2nd", "nni-darts"),
             "darts_1st_vs_floor": r("supernas-darts-1st", "darts-floor"),
             "enas_vs_child": r("supernas-enas", "child-alone"),
             "spos_vs_child": r("supernas-spos", "child-alone-spos")}
+
+
+def _mem_ratio(results: dict[str, dict[str, Any]], a: str, b: str) -> float | None:
+    """Peak RSS over the imports (model + activations) of ``a`` over ``b``."""
+    def over(k: str) -> float | None:
+        r = results.get(k, {})
+        return r["peak_rss_mib"] - r["rss_before_model_mib"] if "peak_rss_mib" in r else None
+
+    num, den = over(a), over(b)
+    return num / den if num is not None and den else None
 
 
 def run_layout(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
