@@ -5,10 +5,15 @@ NNI 3.0's manager starts the dispatcher with ``NNI_CHECKPOINT_DIRECTORY`` set to
 for ``create`` and ``resume`` alike, so a file there outlives ``nnictl stop``. ``nnictl resume``
 never calls ``save_checkpoint``: tuners write their state after every event instead.
 
-The file is plain data written with ``supernas.persist`` (pickle read by a class-refusing
-unpickler, temporary file + rename). Format 1 was JSON text (``supernas_tuner.json``): with an
-ENAS controller and 10,000 trials, encoding it cost about 59 ms of CPU per event (BENCHMARKS.md
-section 5a); such a file is still read when no format-2 file exists.
+Format 3 (``supernas.statelog``): a JSON snapshot ``supernas_tuner.snapshot.json`` plus an
+append-only JSON log ``supernas_tuner.log`` of what changed at each event, compacted into a new
+snapshot when the log outgrows it; a record torn by a kill is dropped on load. With an ENAS
+controller and 10,000 trials the rewrite of format 2 cost ~16 ms of CPU per event (BENCHMARKS.md
+section 5a); format 3 costs what changed (BENCHMARKS.md, NNI persisted events). Files of earlier
+releases are still read when no format-3 snapshot exists: format 2 (``supernas_tuner.state``,
+pickle read by ``supernas.persist``'s class-refusing unpickler) and format 1
+(``supernas_tuner.json``, JSON text). A format-3 state holds JSON types only (tuples come back
+as lists, dict keys are strings).
 """
 from __future__ import annotations
 
@@ -17,11 +22,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from supernas.persist import atomic_write, dump_plain, load_plain
+from supernas import statelog
+from supernas.persist import load_plain
 
-STATE_FILE = "supernas_tuner.state"
-STATE_FORMAT = "supernas.nni_tuner/2"
-LEGACY_FILE, LEGACY_FORMAT = "supernas_tuner.json", "supernas.nni_tuner/1"  # JSON text
+NAME = "supernas_tuner"
+STATE_FORMAT = "supernas.nni_tuner/3"
+PICKLED_FILE, PICKLED_FORMAT = "supernas_tuner.state", "supernas.nni_tuner/2"  # read only
+LEGACY_FILE, LEGACY_FORMAT = "supernas_tuner.json", "supernas.nni_tuner/1"  # read only
+#: ``supernas.statelog.StateLog`` options of the tuners' state: compact once the log holds twice
+#: the snapshot's bytes (and at least 1 MiB); tests lower them to compact often
+LOG_OPTIONS: dict[str, Any] = {"compact_ratio": 2.0, "min_log_bytes": 1 << 20}
 
 
 def checkpoint_dir(explicit: str | None = None) -> Path | None:
@@ -33,20 +43,35 @@ def checkpoint_dir(explicit: str | None = None) -> Path | None:
     return Path(env) if env and Path(env).is_dir() else None
 
 
+class StateWriter:
+    """Writes one tuner's state after every event into ``directory`` (format 3)."""
+
+    def __init__(self, directory: Path, **log_options: Any) -> None:
+        self.directory = directory
+        self.log = statelog.StateLog(directory, NAME, **{**LOG_OPTIONS, **log_options})
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.log.save({"format": STATE_FORMAT, **state})
+
+
 def save_state(directory: Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically (temp file + rename) so a crash never leaves half a file."""
-    path = directory / STATE_FILE
-    atomic_write(path, dump_plain({"format": STATE_FORMAT, **state}), fsync=False)
-    return path
+    """Write ``state`` as a whole new snapshot (for rare events: the one-shot launcher)."""
+    log = statelog.StateLog(directory, NAME)
+    log.compact({"format": STATE_FORMAT, **state})
+    log.close()
+    return statelog.snapshot_path(directory, NAME)
 
 
 def load_state(directory: Path) -> dict[str, Any] | None:
-    """The saved state (format 2, else a format-1 JSON file), or None for a fresh experiment."""
-    path, legacy = directory / STATE_FILE, directory / LEGACY_FILE
-    if path.is_file():
-        data, allowed = load_plain(path.read_bytes()), STATE_FORMAT
-    elif legacy.is_file():
-        path, data, allowed = legacy, json.loads(legacy.read_text()), LEGACY_FORMAT
+    """The saved state (format 3, else 2, else 1), or None for a fresh experiment."""
+    if statelog.snapshot_path(directory, NAME).is_file():
+        path, data, allowed = directory, statelog.load(directory, NAME), STATE_FORMAT
+    elif (directory / PICKLED_FILE).is_file():
+        path = directory / PICKLED_FILE
+        data, allowed = load_plain(path.read_bytes()), PICKLED_FORMAT
+    elif (directory / LEGACY_FILE).is_file():
+        path = directory / LEGACY_FILE
+        data, allowed = json.loads(path.read_text()), LEGACY_FORMAT
     else:
         return None
     if not isinstance(data, dict) or data.get("format") != allowed:

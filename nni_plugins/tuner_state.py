@@ -2,7 +2,8 @@
 
 ``TunerState`` owns the search space (registered or converted from NNI JSON), the strategy,
 the trials in flight and counters, converts between trial parameters and architectures, and
-writes itself after every event (``persist``). ``restore`` + ``import_history`` is the resume
+writes itself after every event (``persist``: one appended record of what changed,
+``nni_plugins.state``). ``restore`` + ``import_history`` is the resume
 path: the saved strategy state is loaded, and imported trials already in its history are not
 observed twice.
 
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nni_plugins.search_space import ConvertedSpace, from_nni, from_params, to_params
-from nni_plugins.state import checkpoint_dir, load_state, save_state
+from nni_plugins.state import StateWriter, checkpoint_dir, load_state
 from supernas.architecture import Architecture
 from supernas.errors import ConfigError, bad_value
 from supernas.space import Choice, Decision, decisions
@@ -64,6 +65,7 @@ class TunerState:
         self.fatal: str | None = None
         self.suggest_errors = 0
         self.restored: dict[str, Any] | None = None
+        self.writer: StateWriter | None = None  # for the current checkpoint directory
 
     # ----- space and strategy ---------------------------------------------------------------
 
@@ -237,7 +239,9 @@ class TunerState:
         directory = checkpoint_dir(self.state_dir)
         if directory is None or self.strategy is None:
             return
-        save_state(directory, {
+        if self.writer is None or self.writer.directory != directory:
+            self.writer = StateWriter(directory)
+        self.writer.save({
             "tuner": self.tuner_name, "strategy_name": self.strategy_name,
             "decision_keys": [d.key for d in self.strategy.decisions],
             "strategy": self.strategy.state_dict(), "stats": self.stats,

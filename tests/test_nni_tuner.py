@@ -140,7 +140,7 @@ def test_resume_restores_the_controller_exactly(tmp_path: Path, space_kwargs: di
     resumed.update_search_space(JSON_SPACE)
     resumed.import_data(records)  # NNI replays finished trials: already in the saved state
     assert resumed.state.stats["imported"] == 0
-    assert resumed.state.strategy.state_dict() == saved["strategy"]
+    assert json.loads(json.dumps(resumed.state.strategy.state_dict())) == saved["strategy"]  # JSON
     assert drive(resumed, 100, 4) == drive(first, 6, 4)  # continues exactly like the original
 
 
@@ -281,20 +281,23 @@ def test_resume_with_a_trial_in_flight_counts_its_rerun_once(tmp_path: Path) -> 
     assert len(resumed.state.strategy.history) == 3
 
 
-def test_state_file_is_plain_data_and_format_1_still_loads(tmp_path: Path) -> None:
-    """Format 2 is class-free pickle (a tampered file cannot run code); a format-1 JSON file
-    from an earlier release is read when no format-2 file exists; a wrong format is named."""
+def test_state_files_of_formats_3_2_and_1_load(tmp_path: Path) -> None:
+    """Format 3 is JSON (snapshot + log); format 2 (class-free pickle: a tampered file cannot run
+    code) and format 1 (JSON) from earlier releases are read when no newer file exists; a wrong
+    format is named."""
     import pickle
 
-    from nni_plugins.state import STATE_FILE
+    from nni_plugins.state import PICKLED_FILE
 
     (tmp_path / LEGACY_FILE).write_text(json.dumps({"format": "supernas.nni_tuner/1", "stats": {}}))
     assert load_state(tmp_path) == {"format": "supernas.nni_tuner/1", "stats": {}}
-    save_state(tmp_path, {"history": [({"a": "x"}, 1.5)]})
-    assert load_state(tmp_path)["history"] == [({"a": "x"}, 1.5)]  # the newer file wins
-    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({"format": "x", "f": Path("/")}))
+    (tmp_path / PICKLED_FILE).write_bytes(pickle.dumps({"format": "x", "f": Path("/")}))
     with pytest.raises(pickle.UnpicklingError, match="plain data only"):
         load_state(tmp_path)
-    (tmp_path / STATE_FILE).write_bytes(pickle.dumps({"format": "supernas.nni_tuner/9"}))
+    (tmp_path / PICKLED_FILE).write_bytes(pickle.dumps({"format": "supernas.nni_tuner/9"}))
     with pytest.raises(ValueError, match="format='supernas.nni_tuner/9'; allowed: 'supernas.nni_tuner/2'"):
         load_state(tmp_path)
+    (tmp_path / PICKLED_FILE).write_bytes(pickle.dumps({"format": "supernas.nni_tuner/2", "n": 2}))
+    assert load_state(tmp_path) == {"format": "supernas.nni_tuner/2", "n": 2}
+    save_state(tmp_path, {"history": [({"a": "x"}, 1.5)]})
+    assert load_state(tmp_path)["history"] == [[{"a": "x"}, 1.5]]  # the newest file wins; JSON
