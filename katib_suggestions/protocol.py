@@ -21,9 +21,15 @@ from pathlib import Path
 
 from kubeflow.katib import katib_api_pb2 as pb
 
+from katib_suggestions.trials import trial_names
 from supernas.errors import bad_value
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: Newline-terminated DNS labels of at most 63 characters: every trial name checked in one match.
+LABEL_LINES = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\n)*")
+#: Trial names that passed the check (one per trial of the process's experiments): a name is
+#: matched once, not on every call that carries it.
+_CHECKED: set[str] = set()
 MAX_LABEL = 63
 LABEL_RULE = "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a " \
              "letter or digit, at most 63 characters"
@@ -42,14 +48,17 @@ def check_request(request: pb.GetSuggestionsRequest) -> None:
     check_label("experiment.name", request.experiment.name)
     if request.current_request_number < 0:
         raise bad_value("current_request_number", request.current_request_number, "an integer >= 0")
-    for i, trial in enumerate(request.trials):
-        if len(trial.name) > MAX_LABEL or not DNS_LABEL.match(trial.name):
-            check_label(f"trials[{i}].name", trial.name)
+    names = trial_names(request)
+    new = set(names).difference(_CHECKED)  # names of earlier calls passed already
+    if new and not LABEL_LINES.fullmatch("".join(n + "\n" for n in new)):
+        for i, name in enumerate(names):  # which one is not a label
+            check_label(f"trials[{i}].name", name)
+    _CHECKED.update(new)
 
 
 def request_key(request: pb.GetSuggestionsRequest) -> str:
     """Identity of a request for retries (module docstring)."""
-    names = "\n".join(sorted(t.name for t in request.trials)).encode()
+    names = "\n".join(sorted(trial_names(request))).encode()
     digest = hashlib.sha256(names).hexdigest()[:32]
     return f"{request.current_request_number}/{request.total_request_number}/{digest}"
 

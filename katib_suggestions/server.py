@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
 from katib_suggestions.service import SuggestionService
+from katib_suggestions.state import COMPACT_EVERY
 
 HEALTH_SERVICE = "manager.v1beta1.Suggestion"
 DEFAULT_PORT = 6789  # Katib's suggestion port (composer.go defaultGRPCPort)
@@ -27,12 +28,15 @@ log = logging.getLogger(__name__)
 
 
 def build_server(state_dir: str | Path, address: str = f"[::]:{DEFAULT_PORT}",
-                 algorithms: Iterable[str] | None = None, workers: int = 4) -> tuple[grpc.Server, int]:
-    """A started-ready (not started) server and the port it bound."""
+                 algorithms: Iterable[str] | None = None, workers: int = 4,
+                 compact_every: int = COMPACT_EVERY) -> tuple[grpc.Server, int]:
+    """A started-ready (not started) server and the port it bound (``compact_every``:
+    ``state.StateStore``)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers),
                          options=[("grpc.max_receive_message_length", MAX_MESSAGE),
                                   ("grpc.max_send_message_length", MAX_MESSAGE)])
-    pb_grpc.add_SuggestionServicer_to_server(SuggestionService(state_dir, algorithms), server)
+    service = SuggestionService(state_dir, algorithms, compact_every)
+    pb_grpc.add_SuggestionServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     for name in ("", HEALTH_SERVICE):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -2,8 +2,9 @@
 
 One process serves every algorithm name in ``ALGORITHMS`` (or only those given with
 ``--algorithm``). Per (experiment, algorithm) it keeps one algorithm instance in memory, restores
-it from the state directory after a restart, and saves its state atomically before each reply
-that changed it (a repeated call with nothing new writes nothing).
+it from the state directory after a restart (snapshot plus replayed log, ``replay.py``), and
+before each reply that changed it appends a record of the call to the log, compacting every
+``state.COMPACT_EVERY`` records (``state.py``; a repeated call with nothing new writes nothing).
 
 Calls are serialised per experiment (one lock each): a long replay for one experiment does not
 hold up another; Katib sends one call at a time per Suggestion anyway.
@@ -12,16 +13,17 @@ Retries (``protocol.request_key``): the state holds the last non-empty reply and
 request it answered, written before the reply is sent. A request with the same key (Katib
 re-sending after a failed status update, or after the service was killed) gets that reply again
 and changes nothing; trials that finished in between are observed by the next new request.
-Together with the atomic state write this makes a killed and restarted service answer exactly
-like one that never stopped: killed before the write, the retry recomputes the same reply from
-the previous state; killed after it, the retry gets the saved reply.
+Together with the crash-safe state write (a torn log record is cut off on restart, a snapshot is
+renamed into place) this makes a killed and restarted service answer exactly like one that never
+stopped: killed before or during the write, the retry recomputes the same reply from the
+previous state; killed after it, the retry gets the saved reply.
 
 Unusable state (``state.StateError``: corrupt, truncated, empty, of another shape, a directory in
 its place) and foreign state (saved for another nasConfig, algorithm, settings or objective, e.g.
-an earlier experiment of the same name) are moved aside as ``<file>.corrupt-<time>`` /
-``<file>.foreign-<time>`` with a warning, and the experiment starts afresh: Katib sends every
+an earlier experiment of the same name) are moved aside, log included, as
+``<file>.corrupt-<time>`` / ``<file>.foreign-<time>`` with a warning, and the experiment starts afresh: Katib sends every
 trial with every request, so the finished ones are replayed into the new state. A state that
-does not fit the algorithm (``load_state_dict`` fails) is treated as corrupt. The NNI tuners
+does not fit the algorithm (``load_state_dict`` or the log replay fails) is treated as corrupt. The NNI tuners
 also start afresh with a warning.
 
 Errors: a request or experiment the service cannot act on is ``INVALID_ARGUMENT`` naming the
@@ -52,7 +54,8 @@ from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
 from katib_suggestions.algorithms import ALGORITHMS, KatibAlgorithm, Suggestion
 from katib_suggestions.protocol import check_request, request_key, spec_digest
-from katib_suggestions.state import StateError, StateStore, document
+from katib_suggestions.replay import restore
+from katib_suggestions.state import COMPACT_EVERY, StateError, StateStore, document
 from supernas.errors import SupernasError, bad_value
 
 log = logging.getLogger(__name__)
@@ -78,8 +81,9 @@ class Instance:
 class SuggestionService(pb_grpc.SuggestionServicer):
     """Katib Suggestion API over the registered algorithms."""
 
-    def __init__(self, state_dir: str | Path, algorithms: Iterable[str] | None = None) -> None:
-        self.store = StateStore(state_dir)
+    def __init__(self, state_dir: str | Path, algorithms: Iterable[str] | None = None,
+                 compact_every: int = COMPACT_EVERY) -> None:
+        self.store = StateStore(state_dir, compact_every)
         self.allowed = sorted(algorithms) if algorithms else ALGORITHMS.names()
         for name in self.allowed:
             ALGORITHMS.get(name)  # fail at start on a typo
@@ -137,16 +141,21 @@ class SuggestionService(pb_grpc.SuggestionServicer):
         if suggestions:
             inst.reply = {"key": key, "suggestions": [s.to_plain() for s in suggestions]}
             inst.algo.dirty = True
-        self._save(slot, inst)
+        self._save(slot, inst, request.experiment, fresh=bool(suggestions))
         return suggestions
 
-    def _save(self, slot: tuple[str, str], inst: Instance) -> None:
-        """Persist; without a writable volume (no ``resumePolicy: FromVolume`` and a read-only root
-        filesystem, or a full disk) keep going with in-memory state and say so once."""
+    def _save(self, slot: tuple[str, str], inst: Instance, experiment: pb.Experiment,
+              fresh: bool) -> None:
+        """Persist (a log record, or a compaction: ``state.py``); without a writable volume (no
+        ``resumePolicy: FromVolume`` and a read-only root filesystem, or a full disk) keep going
+        with in-memory state and say so once."""
         if not inst.algo.dirty:
             return
+        record = {"step": inst.algo.log_record(), "fresh": fresh, "reply": inst.reply}
         try:
-            self.store.save(*slot, document(inst.identity, inst.algo.state_dict(), inst.reply))
+            self.store.commit(*slot, record, lambda: document(
+                inst.identity, experiment.SerializeToString(deterministic=True),
+                inst.algo.state_dict(), inst.reply))
             inst.algo.dirty = False
             self.unsaved.discard(slot)
         except OSError as exc:
@@ -196,12 +205,11 @@ class SuggestionService(pb_grpc.SuggestionServicer):
                             f"of this name (different {', '.join(differs)})")
             return inst
         try:
-            algo.load_state_dict(saved["state"])
+            inst.reply = restore(algo, saved)
         except Exception as exc:  # noqa: BLE001 - any failure means the state does not fit
             self._set_aside(experiment.name, name, "corrupt", f"its state does not fit {name} "
                             f"({type(exc).__name__}: {exc})")
             return Instance(self._create(experiment), name, inst.identity)
-        inst.reply = saved["reply"]
         log.info("experiment %s: resumed %s from %s", experiment.name, name,
                  self.store.path(experiment.name, name))
         return inst

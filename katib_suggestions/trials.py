@@ -8,6 +8,7 @@ A value that is not a finite number counts as a failure; absurdly large ones are
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 from kubeflow.katib import katib_api_pb2 as pb
@@ -49,12 +50,28 @@ def objective_reward(trial: pb.Trial, metric: str, minimize: bool) -> float | No
     return None
 
 
+_names = threading.local()  # per gRPC worker thread: (last request, its trial names)
+
+
+def trial_names(request: pb.GetSuggestionsRequest) -> list[str]:
+    """The names of ``request``'s trials, in order; read once per request (per thread): with
+    10,000 trials every walk over the decoded trials from Python costs milliseconds, so the
+    checks, the retry key and the search for new finished trials share this one list."""
+    last = getattr(_names, "last", None)
+    if last is None or last[0] is not request:
+        last = _names.last = (request, [t.name for t in request.trials])
+    return last[1]
+
+
 def finished_trials(request: pb.GetSuggestionsRequest, seen: set[str] | dict) -> list[FinishedTrial]:
-    """Finished trials of ``request`` not in ``seen``, ordered by completion time then name."""
+    """Finished trials of ``request`` not in ``seen``, ordered by completion time then name.
+    Only trials not in ``seen`` are read beyond their name (a few per call in steady state)."""
     spec = request.experiment.spec
     metric = spec.objective.objective_metric_name
     minimize = spec.objective.type == pb.MINIMIZE
-    new = [t for t in request.trials if t.status.condition in FINISHED and t.name not in seen]
+    trials = request.trials
+    unseen = [trials[i] for i, name in enumerate(trial_names(request)) if name not in seen]
+    new = [t for t in unseen if t.status.condition in FINISHED]
     new.sort(key=lambda t: (t.status.completion_time, t.name))
     return [FinishedTrial(t.name, assignments_of(t), objective_reward(t, metric, minimize)) for t in new]
 

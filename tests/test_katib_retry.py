@@ -58,7 +58,7 @@ preload()
 from katib_suggestions import service, state
 target = (os.environ.get("KILL_EXPERIMENT"), int(os.environ.get("KILL_TOTAL", "-1")))
 local = threading.local()
-get, save = service.SuggestionService.GetSuggestions, state.StateStore.save
+get, save = service.SuggestionService.GetSuggestions, state.StateStore.commit
 def patched_get(self, request, context):
     local.request = (request.experiment.name, request.total_request_number)
     return get(self, request, context)
@@ -67,7 +67,7 @@ def patched_save(self, *args, **kwargs):
     if getattr(local, "request", None) == target:
         os.kill(os.getpid(), signal.SIGKILL)
 service.SuggestionService.GetSuggestions = patched_get
-state.StateStore.save = patched_save
+state.StateStore.commit = patched_save
 from katib_suggestions.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -280,11 +280,11 @@ def test_repeated_identical_request_gets_the_identical_reply(channel: grpc.Chann
     algorithm = crd["spec"]["algorithm"]["algorithmName"]
     for _ in range(3):
         first = sim.call(2, create=False)  # the reply is lost: Katib sends the request again
-        path = store.path(sim.experiment.name, algorithm)
-        written = path.stat().st_mtime_ns, path.stat().st_ino
+        path, log = store.path(sim.experiment.name, algorithm), store.log_path(sim.experiment.name, algorithm)
+        written = path.stat().st_mtime_ns, path.stat().st_ino, log.read_bytes()
         second = sim.call(2)
         assert second == first
-        assert (path.stat().st_mtime_ns, path.stat().st_ino) == written  # a retry writes nothing
+        assert (path.stat().st_mtime_ns, path.stat().st_ino, log.read_bytes()) == written  # a retry writes nothing
         finish(sim, tmp_path / "state")
     if algorithm in ("supernas-darts", "supernas-bats"):
         seeds = [a.value for t in sim.order for a in sim.trials[t].spec.parameter_assignments.assignments

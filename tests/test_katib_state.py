@@ -91,7 +91,7 @@ def test_state_that_does_not_fit_the_algorithm_is_corrupt(tmp_path: Path,
     with caplog.at_level(logging.WARNING):
         play(tmp_path, CRD, 1, sim)
     assert "does not fit" in caplog.text
-    assert len(list(tmp_path.glob("same-name/*.corrupt-*"))) == 1
+    assert len(list(tmp_path.glob("same-name/*.state.corrupt-*"))) == 1
 
 
 def test_directory_in_place_of_the_state_file_keeps_the_history(
@@ -126,7 +126,7 @@ def test_state_of_another_experiment_with_the_same_name_is_not_used(
     with caplog.at_level(logging.WARNING):
         sim = play(tmp_path, other, 3)
     assert "saved for another experiment of this name (different nasConfig)" in caplog.text
-    assert len(list(tmp_path.glob("same-name/*.foreign-*"))) == 1
+    assert len(list(tmp_path.glob("same-name/*.state.foreign-*"))) == 1
     allowed = {"convolution:filter_size=7,num_filter=8", "separable_convolution:filter_size=3,num_filter=8"}
     for name in sim.order:
         arch = decode(sim.trials[name].spec.parameter_assignments.assignments[0].value)

@@ -133,12 +133,14 @@ def test_service_writes_no_state_when_a_call_changes_nothing(tmp_path: Path) -> 
             sim.call(2)
             sim.finish(sim.running()[0], C.SUCCEEDED, "0.5")
             sim.call(0)  # observes the finished trial: a write
-            path = StateStore(tmp_path).path(sim.experiment.name, "supernas-random")
-            before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+            store = StateStore(tmp_path)
+            path = store.path(sim.experiment.name, "supernas-random")
+            log = store.log_path(sim.experiment.name, "supernas-random")  # appended to per call
+            before = (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes(), log.read_bytes())
             sim.call(0)  # nothing new
-            assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes()) == before
-            sim.call(1)  # a suggestion: a write
-            assert path.stat().st_ino != before[0]
+            assert (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes(), log.read_bytes()) == before
+            sim.call(1)  # a suggestion: a write (one more log record)
+            assert len(log.read_bytes()) > len(before[3])
     finally:
         server.stop(None)
     state = StateStore(tmp_path).load(sim.experiment.name, "supernas-random")

@@ -5,9 +5,12 @@ Call order (the service owns it)::
     algo = ALGORITHMS.create(name, experiment=experiment_pb, state_dir=root)  # validates, may raise
     if saved["identity"] == {"algorithm": name, **algo.identity()}:  # restart: same experiment
         algo.load_state_dict(saved["state"])
+        for record in saved["log"]:          # calls logged since that snapshot (replay.py)
+            algo.replay_record(record["step"])
     reply = algo.get_suggestions(request)    # observe finished trials, then suggest exactly n
     if algo.dirty:                           # skipped when the call changed nothing
-        store.save(experiment, name, {..., "state": algo.state_dict()})  # before the reply
+        store.commit(experiment, name, {"step": algo.log_record(), ...},  # before the reply
+                     snapshot=lambda: {..., "state": algo.state_dict()})  # every COMPACT_EVERY
         algo.dirty = False
 
 ``__init__`` raises ``supernas.errors.ConfigError`` (or another ``SupernasError``) naming the
@@ -86,6 +89,20 @@ class KatibAlgorithm(ABC):
 
     def state_dict(self) -> dict[str, Any]:
         return {}
+
+    def log_record(self) -> dict[str, Any]:
+        """What the last ``get_suggestions`` did, as plain data of the size of the call (not of
+        the history), for ``replay_record``. Default: the whole state, for algorithms whose
+        state is a few numbers."""
+        return {"state": self.state_dict()}
+
+    def replay_record(self, record: dict[str, Any]) -> list[dict[str, str]] | None:
+        """Redo the call ``record`` describes on the state it started from (no side effects
+        outside the state: no trial directories, no weights); the assignments it suggests, or
+        None when the record does not redraw them. Replaying every record since a snapshot
+        gives the state ``state_dict`` would have returned, bit for bit."""
+        self.load_state_dict(record["state"])
+        return None
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what ``state_dict`` returned (any exception: the state does not fit)."""

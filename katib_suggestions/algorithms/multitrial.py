@@ -21,7 +21,7 @@ from kubeflow.katib import katib_api_pb2 as pb
 from katib_suggestions.algorithms.base import KatibAlgorithm, Suggestion
 from katib_suggestions.nas_config import NasSpace, parse_nas_config
 from katib_suggestions.settings import parse_settings, plain
-from katib_suggestions.trials import finished_trials
+from katib_suggestions.trials import finished_trials, trial_names
 from katib_suggestions.weights import SharedWeights
 from supernas.settings import Settings
 from supernas.space import Choice
@@ -29,6 +29,7 @@ from supernas.strategies import STRATEGIES, Strategy
 
 log = logging.getLogger(__name__)
 Choices = dict[str, Choice]
+Observed = tuple[str, Choices | None, float | None]  # trial name, what it ran, its reward
 #: Kubernetes label values (Katib labels pods with the trial name) are at most 63 characters.
 MAX_NAME = 63
 
@@ -60,6 +61,7 @@ class MultiTrial(KatibAlgorithm):
         self.seen: dict[str, float | None] = {}
         self.issued = 0
         self.weights: SharedWeights | None = None
+        self._last: dict[str, Any] = {"observed": [], "n": 0, "issued": 0}
 
     @classmethod
     def schemas(cls) -> list[type[Settings]]:
@@ -79,16 +81,17 @@ class MultiTrial(KatibAlgorithm):
         """The architecture a trial ran, from its assignments (raise on foreign values)."""
 
     def get_suggestions(self, request: pb.GetSuggestionsRequest) -> list[Suggestion]:
-        for trial in finished_trials(request, self.seen):
-            self._observe(trial.name, trial.assignments, trial.reward)
-            self.dirty = True
+        observed = [self._observe(t.name, t.assignments, t.reward)
+                    for t in finished_trials(request, self.seen)]
         n = request.current_request_number
-        if n > 0:
+        if observed or n > 0:
             self.dirty = True
-        existing = {t.name for t in request.trials} if self.weights is not None else set()
-        return [self._suggestion(c, existing) for c in self.strategy.suggest(n)]
+        existing = set(trial_names(request)) if self.weights is not None else set()
+        out = [self._suggestion(c, existing) for c in self.strategy.suggest(n)]
+        self._last = {"observed": observed, "n": n, "issued": self.issued}
+        return out
 
-    def _observe(self, name: str, assignments: Mapping[str, str], reward: float | None) -> None:
+    def _observe(self, name: str, assignments: Mapping[str, str], reward: float | None) -> Observed:
         """Credit ``reward`` to the architecture the trial ran; assignments that do not decode
         to this space (foreign or tampered values: any error while decoding) are logged and
         not credited, and the trial counts as seen either way."""
@@ -97,11 +100,26 @@ class MultiTrial(KatibAlgorithm):
         except Exception as exc:  # noqa: BLE001 - untrusted input: whatever decoding raises
             log.warning("trial %s: assignments not from this space, not credited: %s", name, exc)
             choices = None
+        self._credit(name, choices, reward)
+        if self.weights is not None:
+            self.weights.finished(name, adopt=choices is not None and reward is not None)
+        return (name, choices, reward)
+
+    def _credit(self, name: str, choices: Choices | None, reward: float | None) -> None:
         if choices is not None:
             self.strategy.observe(choices, reward)
         self.seen[name] = reward
-        if self.weights is not None:
-            self.weights.finished(name, adopt=choices is not None and reward is not None)
+
+    def log_record(self) -> dict[str, Any]:
+        """The trials the last call observed (decoded), how many it drew, the counter after it."""
+        return self._last
+
+    def replay_record(self, record: dict[str, Any]) -> list[dict[str, str]] | None:
+        for name, choices, reward in record["observed"]:
+            self._credit(name, choices, reward)
+        drawn = self.strategy.suggest(record["n"])
+        self.issued = int(record["issued"])  # trial names were chosen against that call's trials
+        return [self.encode(c) for c in drawn]
 
     def _suggestion(self, choices: Choices, existing: set[str]) -> Suggestion:
         name = ""
