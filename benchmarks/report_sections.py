@@ -254,15 +254,32 @@ def _ms(value: float | None) -> str:
 def katib(docs: Docs, prov: Prov) -> str:
     """GetSuggestions latency over real gRPC, one row per algorithm and trial count."""
     doc = docs[-1]
-    goal = 50.0  # project goal: p99 under 50 ms with 1,000 trials
+    goal = 50.0  # issue 13: p99 under 50 ms with 10,000 trials (1,000 before)
+    goal_at = 10_000 if any(r["trials"] >= 10_000 for r in doc["rows"]) else 1000
     rows = [[r["algorithm"], f"{r['trials']:,}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
-             ("met" if r["p99_ms"] < goal else "**not met**") if r["trials"] == 1000 else "",
-             f"{r['replay_s']:.2f}", f"{r['rss_mib']:.0f}"] for r in doc["rows"]]
+             _opt(r, "cpu_p99_ms"), _opt(r, "decode_p50_ms"), _opt(r, "request_mb"),
+             ("met" if r["p99_ms"] < goal else "**not met**") if r["trials"] == goal_at else "",
+             f"{r['replay_s']:.2f}", _opt(r, "replay_cpu_s", "{:.2f}"), f"{r['rss_mib']:.0f}"]
+            for r in doc["rows"]]
     head = (f"`GetSuggestions` over gRPC to `python -m katib_suggestions` (Katib SDK stubs), "
             f"{doc.get('calls', '?')} timed calls per row, each carrying every trial so far plus "
-            f"one newly finished; idle service RSS {doc.get('idle_rss_mib', float('nan')):.0f} MiB.\n\n")
-    return head + table(["algorithm", "trials", "p50 ms", "p99 ms", "goal p99 < 50 ms",
-                         "first-call replay s", "RSS MiB"], rows) + "\n" + prov(doc) + "\n"
+            f"one newly finished; idle service RSS {doc.get('idle_rss_mib', float('nan')):.0f} MiB. "
+            "Service CPU: user+system time of the service process during the call; decode: "
+            "`GetSuggestionsRequest.FromString` of the same request, timed in the client.\n\n")
+    out = head + table(["algorithm", "trials", "p50 ms", "p99 ms", "service CPU p99 ms",
+                        "decode ms", "request MB", f"goal p99 < 50 ms at {goal_at:,}",
+                        "first-call replay s", "replay CPU s", "RSS MiB"], rows)
+    cross = doc.get("cross_wait")
+    if cross:
+        out += (f"\nCross-experiment wait: while one experiment's call ran for "
+                f"{cross['busy_call_s']:.1f} s (replaying finished supernas-enas trials), "
+                f"{cross['other_calls']} trivial calls of another experiment took at most "
+                f"{cross['other_max_ms']:.0f} ms (median {cross['other_p50_ms']:.0f} ms).\n")
+    return out + "\n" + prov(doc) + "\n"
+
+
+def _opt(row: dict[str, Any], key: str, fmt: str = "{:.1f}") -> str:
+    return fmt.format(row[key]) if key in row else "n/a"
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
