@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.common import mean_std
+from benchmarks.report_persistence import nni_persistence
 
 Docs = list[dict[str, Any]]
 Prov = Callable[[dict[str, Any]], str]
@@ -306,4 +307,5 @@ SECTIONS = [
     ("speed", "4. Supernet training step: time and memory (DARTS cell space)", speed),
     ("service_cost", "5a. Service cost: NNI tuner calls with a long history", service),
     ("katib_latency", "5b. Service cost: Katib suggestion service", katib),
+    ("nni_persistence", "5c. NNI persisted events: tuner state with a long history", nni_persistence),
 ]
