@@ -12,6 +12,16 @@ objective NNI and Katib see), both on the validation (architecture) split. The p
 the final figures are computed the same way. ``final_result`` calls ``algo.select`` on the
 validation batches once training is over. The algorithm's own state rides in the Lightning
 checkpoint.
+
+Under DDP (``--strategy ddp``) every rank trains the same architecture: the samplers (ENAS
+controller, uniform single path) draw from generators seeded alike and advanced alike on every
+rank; the algorithm's own modules and parameters (``algo_state``: alphas, controller) are part of
+the DDP-wrapped module, so gradients that ``manual_backward`` produces are all-reduced; and every
+optimiser but ``"weights"`` averages its gradients over the ranks before it steps
+(``trial_templates.ddp_sync``), which covers gradients computed outside ``backward`` (second-order
+DARTS: ``torch.autograd.grad``); ENAS rewards are the mean over the ranks (``combine_reward``),
+so the REINFORCE baseline is the same everywhere. ``SUPERNAS_RANK_STATE_DIR`` (tests) makes each
+rank append a fingerprint of its state after every step to ``rank<N>.jsonl`` there.
 """
 from __future__ import annotations
 
@@ -34,6 +44,7 @@ from supernas.oneshot.child_score import FinetuneSettings, score_child
 from supernas.oneshot.strength import decision_strength
 from supernas.space import Choice
 from supernas.spaces import architecture_of
+from trial_templates.ddp_sync import GradSyncOptimizer, distributed, mean_over_ranks, trace_state
 from trial_templates.seeding import check_finite, reseed
 
 LR_SCHEDULES = ("algorithm", "cosine")
@@ -81,6 +92,11 @@ class SupernetModule(pl.LightningModule):
         self._fit_batches: deque[Batch] = deque(maxlen=FIT_BUFFER)
         self._val_seen: list[Batch] = []
 
+    def setup(self, stage: str) -> None:
+        """On every rank, once its process group is up: rank-combined rewards (ENAS) under DDP."""
+        if distributed() and hasattr(self.algo, "combine_reward"):
+            self.algo.combine_reward = mean_over_ranks
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         if self._opts is None:
             self._opts = dict(self.algo.configure_optimizers())
@@ -88,10 +104,14 @@ class SupernetModule(pl.LightningModule):
         return [self._opts[n] for n in self._names]
 
     def phase_optimizers(self) -> dict[str, Any]:
-        """Lightning-wrapped optimisers by phase name (their ``step`` goes through AMP/DDP)."""
+        """Lightning-wrapped optimisers by phase name (their ``step`` goes through AMP/DDP); under
+        DDP all but ``"weights"`` average their gradients over the ranks first (module docstring)."""
         opts = self.optimizers()
         opts = opts if isinstance(opts, list) else [opts]
-        return dict(zip(self._names, opts))
+        named = dict(zip(self._names, opts))
+        if not distributed():
+            return named
+        return {n: o if n == "weights" else GradSyncOptimizer(o) for n, o in named.items()}
 
     def start_epoch(self) -> None:
         """Once per epoch, before its first step: reseed, algorithm schedules, learning rate."""
@@ -127,6 +147,7 @@ class SupernetModule(pl.LightningModule):
         logged.update({f"weights/{k}": float(v) for k, v in weights.items()})  # weights/train_loss
         self.log_dict(logged, on_step=False, on_epoch=True, prog_bar=False, sync_dist=True,
                       batch_size=len(train_batch[1]))
+        trace_state(self, "step", {"epoch": self.current_epoch, "batch": batch_idx})
 
     def on_validation_epoch_start(self) -> None:
         self._val_seen = []
@@ -183,6 +204,7 @@ class SupernetModule(pl.LightningModule):
             if strength is not None:
                 metrics["decision_strength"] = strength
             self._final = FinalResult(arch, metrics)
+            trace_state(self, "final", {"choices": arch.choices})
         return self._final
 
     def _val_batches(self) -> Iterable[Any]:

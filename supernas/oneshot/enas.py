@@ -71,7 +71,7 @@ the update.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,6 +214,9 @@ class EnasOneShot(OneShotAlgorithm):
         self._params = list(space.parameters())  # the same objects after ``.to(device)``
         self._weights_opt: torch.optim.Optimizer | None = None
         self.epoch, self.max_epochs = 0, 0  # 0: not driven by epochs (no warm-up, constant lr)
+        # the reward of a child from its accuracy on this process's batch; a data-parallel driver
+        # sets the mean over its ranks, so every rank's baseline and update stay the same
+        self.combine_reward: Callable[[float], float] = _same
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.cosine_lr(self.epoch, self.max_epochs) if self.max_epochs else self.weight_lr
@@ -270,7 +273,7 @@ class EnasOneShot(OneShotAlgorithm):
 
     def _reward_one(self, batch: Batch, backward: Backward) -> float:
         drawn = self.controller(generator=self.mutator.gen)  # with gradient: reused by the update
-        reward = self.evaluate(drawn.choices, [batch])
+        reward = self.combine_reward(self.evaluate(drawn.choices, [batch]))
         if self.trainer.record(drawn.choices, reward, float(drawn.entropy.detach()), backward, drawn):
             self.mutator.invalidate()
         return reward
@@ -330,6 +333,10 @@ def parameter_free_ops(space: nn.Module) -> dict[str, list[int]]:
             out[m.key] = [i for i, c in enumerate(m.candidates.values())
                           if next(c.parameters(), None) is None]
     return out
+
+
+def _same(value: float) -> float:
+    return value
 
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
