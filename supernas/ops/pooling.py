@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from supernas.ops.graph_mode import custom_grad_paths
+
 
 class _ToNCHW(torch.autograd.Function):
     """``y.contiguous()`` whose backward returns the gradient in channels-last layout."""
@@ -36,7 +38,8 @@ class _ToNCHW(torch.autograd.Function):
 
 
 def _via_channels_last(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    if x.device.type != "cpu" or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last):
+    if x.device.type != "cpu" or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last) \
+            or not custom_grad_paths():
         return forward(x)
     return _ToNCHW.apply(forward(x.contiguous(memory_format=torch.channels_last)))
 
