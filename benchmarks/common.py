@@ -82,7 +82,25 @@ def command_line(argv: Sequence[str] | None = None) -> str:
         script_s = str(script.relative_to(REPO))
     except ValueError:
         script_s = str(script)
-    return " ".join([".venv/bin/python", shlex.quote(script_s), *map(shlex.quote, args)])
+    return portable_command(" ".join([".venv/bin/python", shlex.quote(script_s), *map(shlex.quote, args)]))
+
+
+MACHINE_OPTIONS = ("--out", "--shared")  # where files went or came from on one machine
+
+
+def portable_command(command: str) -> str:
+    """``command`` without ``--out DIR`` / ``--shared DIR``: machine paths whose defaults (the
+    repository's results folder, ``../shared``) reproduce the run from a fresh clone."""
+    words, out = shlex.split(command), []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in MACHINE_OPTIONS:
+            skip = True
+        elif not word.startswith(tuple(f"{o}=" for o in MACHINE_OPTIONS)):
+            out.append(word)
+    return " ".join(map(shlex.quote, out))
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float]:

@@ -19,7 +19,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import BENCH_DIR, REPO, RESULTS
+from benchmarks.common import BENCH_DIR, REPO, RESULTS, portable_command
 from benchmarks.report_sections import SECTIONS
 
 HEADER = """# supernas benchmarks
@@ -39,7 +39,8 @@ def load(results: Path, name: str) -> list[dict[str, Any]]:
 
 def provenance(doc: dict[str, Any]) -> str:
     m = doc.get("machine", {})
-    return (f"Command: `{doc.get('command', '?')}`  \n"
+    command = portable_command(doc["command"]) if "command" in doc else "?"
+    return (f"Command: `{command}`  \n"
             f"Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; torch {m.get('torch')}, "
             f"NNI {m.get('nni')}, Python {m.get('python')}; run {m.get('date', '?')}"
             + (f"; code {m['git']}." if m.get("git") else "."))
