@@ -55,9 +55,9 @@ of github.com/melodyguan/enas, loop in ``src/cifar10/main.py``):
   of the initial, near-uniform policy: ProxylessNAS (Cai et al. 2019, arXiv 1812.00332) code,
   ``search/imagenet_arch_search.py``, ``warmup_epochs=40`` before ``n_epochs=120`` of search, for
   its gradient and its REINFORCE (``arch_algo="rl"``) variants alike. It also saves a quarter
-  of the reward passes. Full NB201 benchmark runs (10 epochs, 78 steps each), all defaults:
-  seed 0 greedy cell all ``nor_conv_3x3`` (93.76), selected 93.30, decision strength 0.51;
-  seed 1: 93.76, selected 93.56, strength 0.74; seed 0 with ``warmup=0``: 93.76, selected
+  of the reward passes. Full NB201 benchmark runs (10 epochs, 78 steps each) at controller lr
+  3.5e-3: seed 0 greedy cell all ``nor_conv_3x3`` (93.76), selected 93.30, decision strength
+  0.51; seed 1: 93.76, selected 93.56, strength 0.74; seed 0 with ``warmup=0``: 93.76, selected
   93.29, strength 0.47 (the policy commits to ``nor_conv_1x1`` before the 3x3 convolutions are
   trained, and recovers slowly);
 * ``num_select=10``: the paper says "several"; 10 keeps selection under a second for small supernets.
