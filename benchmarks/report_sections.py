@@ -148,10 +148,17 @@ def _oneshot_run(r: dict[str, Any]) -> list[Any]:
 def zeroshot(docs: Docs, prov: Prov) -> str:
     doc = docs[-1]
     sk = doc["skeleton"]
-    rows = [[p, f"{r['kendall_tau']:.3f}", r["non_finite"], f"{r['seconds']:.0f}"]
-            for p, r in doc["results"].items()]
+    rows = []
+    for p, r in doc["results"].items():
+        label = f"{p} (log-rank sum of {', '.join(r['members'])})" if "members" in r else p
+        rows.append([label, f"{r['kendall_tau']:.3f}", r["non_finite"], f"{r['seconds']:.0f}"])
+        if "kendall_tau_single_network" in r:
+            rows.append([f"{p}, single-network face (sum of asinh)",
+                         f"{r['kendall_tau_single_network']:.3f}", "", ""])
     rows.append(["NASWOT paper (full skeleton, batch 128)", f"{doc['reference']['naswot_paper_tau']:.3f}",
                  "", ""])
+    if "az_nas_paper_tau" in doc["reference"]:
+        rows.append(["AZ-NAS paper (full skeleton)", f"{doc['reference']['az_nas_paper_tau']:.3f}", "", ""])
     out = (f"Kendall tau-b between proxy score and 200-epoch CIFAR-10 test accuracy over "
            f"{doc['cells']} distinct uniformly drawn NB201 cells, each a freshly initialised child "
            f"of the `nb201` space with a small CPU skeleton (C={sk['C']}, N={sk['N']}), scored on "

@@ -19,7 +19,10 @@ taken from the best of a larger proxy-ranked pool), ``ZeroShotPrior`` scores a u
 The twin is a deep copy of the supernet with every parameter and buffer re-initialised (seeded),
 so the scores are those of untrained children as in NASWOT, whatever the supernet has learnt.
 The pool is scored by the ``best-of-n`` strategy run against the proxy (``run_strategy``, the
-search loop of every selection). Scores are cached per architecture.
+search loop of every selection). Scores are cached per architecture. With a rank-aggregating
+ensemble (``az-nas``, ``ensemble``; ``supernas.zeroshot.ensemble``) the pool is the population:
+a pool member's score is its AZ-NAS log-rank sum within the pool, and an architecture from outside
+the pool (a mutation) is scored as if it joined the pool (``Ensemble.relative``), on that scale.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ from supernas.space import Choice, decisions
 from supernas.strategies.best_of_n import BestOfN
 from supernas.strategies.dedupe import arch_key
 from supernas.strategies.run import run_strategy
+from supernas.zeroshot.ensemble import Ensemble
 from supernas.zeroshot.registry import get_proxy
 
 
@@ -71,6 +75,7 @@ class ZeroShotPrior:
             raise bad_value("prior_pool", pool, "an integer >= 1")
         self.pool, self.keep = pool, check_keep(keep)
         self.scores: dict[str, float] = {}
+        self.components: dict[str, dict[str, float]] = {}  # an ensemble's member scores
         self.threshold = -math.inf
         self._twin: nn.Module | None = None
         self._x: torch.Tensor | None = None
@@ -80,10 +85,15 @@ class ZeroShotPrior:
         """Score the pool on inputs ``x`` ([N, ...]); the threshold admits the best ``keep``
         fraction of the pool, and at least ``at_least`` of its members (small spaces)."""
         self._twin, self._x = untrained_twin(self.space, self.seed), x
+        self._pool = []
+        if isinstance(self.proxy, Ensemble):
+            self.scores = {}  # relative to the pool, which is drawn again
         pool = BestOfN(decisions(self.space), limit=self.limit, rng=random.Random(f"{self.seed}-prior"),
                        seed=self.seed, num_samples=self.pool)
         run_strategy(pool, self.score)
         self._pool = [a for a, _ in pool.history]
+        if isinstance(self.proxy, Ensemble):
+            self._rank_pool(self.proxy)
         ordered = sorted((self.score(c) for c in self._pool), reverse=True)
         admitted = max(math.ceil(self.keep * len(ordered)), at_least)
         self.threshold = ordered[min(admitted, len(ordered)) - 1]
@@ -95,9 +105,27 @@ class ZeroShotPrior:
         if key not in self.scores:
             if self._twin is None or self._x is None:
                 raise RuntimeError("ZeroShotPrior.score called before fit()")
-            value = self.proxy(freeze(self._twin, dict(choices)), self._x, seed=self.seed)
-            self.scores[key] = -math.inf if math.isnan(value) else float(value)
+            child = freeze(self._twin, dict(choices))
+            if isinstance(self.proxy, Ensemble):
+                self.scores[key] = self._ensemble_score(self.proxy, key, child)
+            else:
+                value = self.proxy(child, self._x, seed=self.seed)
+                self.scores[key] = -math.inf if math.isnan(value) else float(value)
         return self.scores[key]
+
+    def _ensemble_score(self, ensemble: Ensemble, key: str, child: nn.Module) -> float:
+        """Before the pool is ranked: the single-network face; after: relative to the pool."""
+        assert self._x is not None
+        comps = self.components[key] = ensemble.components(child, self._x, seed=self.seed)
+        if not self._pool:
+            return ensemble.cell_score(comps)
+        return ensemble.relative([self.components[arch_key(c)] for c in self._pool], comps)
+
+    def _rank_pool(self, ensemble: Ensemble) -> None:
+        """Every pool member's score becomes its log-rank sum within the pool."""
+        keys = [arch_key(c) for c in self._pool]
+        for key, value in zip(keys, ensemble.aggregate([self.components[k] for k in keys])):
+            self.scores[key] = value
 
     def ranked(self) -> list[Choices]:
         """The admitted part of the pool, best proxy score first."""

@@ -10,7 +10,12 @@ architectures over the limit are never scored, and an impossible limit is refuse
 The paper's default N is 10 or 100 (N = 100 here).
 
 Children are frozen from the supernet as it is (untrained), so they share one random
-initialisation. ``rank`` scores a given list of architectures the same way.
+initialisation. ``rank`` scores a given list of architectures the same way. With a
+rank-aggregating ensemble (``az-nas``, ``ensemble``: ``supernas.zeroshot.ensemble``) both rank
+within the candidates compared, as AZ-NAS does: each candidate's member scores are recorded
+(``components`` in the history) and, once all are scored, every candidate's score is its log-rank
+sum over those candidates; the strategy's own per-candidate reward is the ensemble's
+single-network face.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from supernas.space import Choice, decisions
 from supernas.strategies.best_of_n import TRIES_PER_SAMPLE, BestOfN
 from supernas.strategies.feasible import draw_feasible, uniform_drawer
 from supernas.strategies.run import run_strategy
+from supernas.zeroshot.ensemble import Ensemble
 from supernas.zeroshot.registry import PROXIES, get_proxy
 
 
@@ -43,6 +49,18 @@ def _as_batch(batch: Batch | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor |
         return batch, None
     x, y = batch
     return x, y
+
+
+def child_components(child: nn.Module, batches: Sequence[Batch | torch.Tensor], ensemble: Ensemble,
+                     seed: int = 0) -> dict[str, float]:
+    """``ensemble``'s member scores of ``child``, each averaged over ``batches``."""
+    device = device_of(child)
+    per_batch = []
+    for batch in batches:
+        x, y = _as_batch(batch)
+        per_batch.append(ensemble.components(child, x.to(device), None if y is None else y.to(device),
+                                             seed=seed))
+    return {m: sum(c[m] for c in per_batch) / len(per_batch) for m in ensemble.members}
 
 
 def score_child(child: nn.Module, batches: Sequence[Batch | torch.Tensor],
@@ -71,10 +89,13 @@ def rank(architectures: Iterable[Mapping[str, Choice] | Architecture], space: nn
          seed: int = 0) -> list[Ranked]:
     """Score each architecture's frozen child (from ``space``) on ``batch``, best first."""
     fn = get_proxy(proxy)
-    out = []
-    for i, arch in enumerate(architectures):
-        choices = dict(cast("Mapping[str, Choice]", getattr(arch, "choices", arch)))
-        out.append(Ranked(i, choices, score_child(freeze(space, choices), [batch], fn, seed)))
+    archs = [dict(cast("Mapping[str, Choice]", getattr(a, "choices", a))) for a in architectures]
+    if isinstance(fn, Ensemble):  # population face: log-rank sum within these architectures
+        comps = [child_components(freeze(space, c), [batch], fn, seed) for c in archs]
+        scores = fn.aggregate(comps)
+    else:
+        scores = [score_child(freeze(space, c), [batch], fn, seed) for c in archs]
+    out = [Ranked(i, c, s) for i, (c, s) in enumerate(zip(archs, scores))]
     return sorted(out, key=lambda r: -r.score)
 
 
@@ -152,6 +173,8 @@ class ZeroShot(OneShotAlgorithm):
         strategy = BestOfN(self.decisions, limit=self.limit, rng=random.Random(f"{self.seed}-search"),
                            seed=self.seed, num_samples=self.num_samples)
         run_strategy(strategy, lambda choices: self._score(choices, scoring))
+        if isinstance(self.proxy, Ensemble):
+            self._aggregate(self.proxy)
         top = max(self.history, key=lambda r: r["score"])
         if top["score"] == -math.inf:
             raise ConfigError(f"proxy={self.proxy_name!r} scored every one of {len(self.history)} "
@@ -162,13 +185,27 @@ class ZeroShot(OneShotAlgorithm):
 
     def _score(self, choices: Choices, scoring: Sequence[Batch]) -> float:
         """The proxy score of ``choices``'s frozen child, recorded in ``history`` (-inf kept: the
-        pick below is over the records)."""
-        score = score_child(freeze(self.space, choices), scoring, self.proxy, self.seed)
-        record: dict[str, Any] = {"choices": choices, "score": score}
+        pick below is over the records); an ensemble's member scores are recorded too."""
+        record: dict[str, Any] = {"choices": choices}
+        if isinstance(self.proxy, Ensemble):
+            record["components"] = child_components(freeze(self.space, choices), scoring,
+                                                    self.proxy, self.seed)
+            score = self.proxy.cell_score(record["components"])
+        else:
+            score = score_child(freeze(self.space, choices), scoring, self.proxy, self.seed)
+        record["score"] = score
         if self.limit.active:
             record.update(self.limit.cost(choices))
         self.history.append(record)
         return score
+
+    def _aggregate(self, ensemble: Ensemble) -> None:
+        """Replace every record's score by its log-rank sum among the recorded candidates
+        (``-inf`` for a candidate every member scored ``-inf``: nothing to rank it by)."""
+        scores = ensemble.aggregate([r["components"] for r in self.history])
+        for record, score in zip(self.history, scores):
+            dead = all(v == -math.inf for v in record["components"].values())
+            record["score"] = -math.inf if dead else score
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "history": self.history}
