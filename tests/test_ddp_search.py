@@ -75,10 +75,19 @@ def test_ddp_darts_search_finishes_and_writes_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("algorithm, settings", [
     ("darts", ["order=2"]),  # arch gradients from torch.autograd.grad, outside DDP's backward
-    ("enas", ["warmup=0", "aggregate=2", "arch_samples=2", "num_select=2"]),  # controller updates
     ("random", ["num_samples=2"]),  # uniform single path
 ])
 def test_ddp_ranks_train_the_same_architecture(tmp_path: Path, algorithm: str, settings: list[str]) -> None:
     run_search(tmp_path, ["--algorithm", algorithm, "--epochs", "1",
                           *[a for s in settings for a in ("--set", s)]])
     assert_ranks_agree(tmp_path, epochs=1)
+
+
+def test_ddp_enas_controller_learns_from_both_ranks(tmp_path: Path) -> None:
+    """Each reward round gathers one child per rank: 2 rounds x 2 ranks = 4 rewarded children per
+    step, i.e. 2 controller updates per step at ``aggregate=2`` (one process would make 1)."""
+    run_search(tmp_path, ["--algorithm", "enas", "--epochs", "1", "--set", "warmup=0",
+                          "--set", "aggregate=2", "--set", "arch_samples=2", "--set", "num_select=2"])
+    assert_ranks_agree(tmp_path, epochs=1)
+    steps = [r for r in traces(tmp_path)[0] if r["kind"] == "step"]
+    assert [r["updates"] for r in steps] == [2, 4]

@@ -6,10 +6,10 @@
   optimiser but ``"weights"`` with it, so architecture parameters stay identical even when their
   gradients came from ``torch.autograd.grad`` (second-order DARTS) and never passed through DDP.
   Gradients DDP already averaged are identical on every rank and stay so.
-* ``mean_over_ranks``: what one-shot ENAS's ``combine_reward`` becomes under DDP: each rank
-  scores the child on its share of the architecture batch, and the reward is their mean (the
-  accuracy on the global batch when the shares are equal), so the REINFORCE baseline and the
-  controller update are the same on every rank.
+* ``gather_over_ranks``: what one-shot ENAS's ``gather_rewards`` becomes under DDP: every rank
+  scores its own child (``supernas.oneshot.enas``: child r of each round on rank r) and gets the
+  rewards of all ranks in rank order, so the controller learns from every rank's sample and
+  makes the same update on each.
 * ``trace_state``: with ``SUPERNAS_RANK_STATE_DIR`` set (tests), each rank appends one JSON line
   per call to ``rank<N>.jsonl``: SHA-256 digests of the algorithm's parameters (``algo_state``)
   and of the supernet weights, and the sampled child (``mutator.current``), so a test can check that the
@@ -70,13 +70,14 @@ def average_gradients(params: Iterable[torch.Tensor]) -> None:
         offset += n
 
 
-def mean_over_ranks(value: float) -> float:
-    """The mean of ``value`` over the ranks (a collective: every rank must call it)."""
+def gather_over_ranks(value: float) -> list[float]:
+    """``value`` from every rank, in rank order (a collective: every rank must call it)."""
     if not distributed():
-        return value
-    t = torch.tensor([float(value)], dtype=torch.float64, device=_collective_device())
-    torch.distributed.all_reduce(t)
-    return float(t.item()) / torch.distributed.get_world_size()
+        return [value]
+    mine = torch.tensor([float(value)], dtype=torch.float64, device=_collective_device())
+    out = [torch.zeros_like(mine) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(out, mine)
+    return [float(t.item()) for t in out]
 
 
 def _collective_device() -> torch.device:
@@ -96,7 +97,8 @@ def trace_state(module: nn.Module, kind: str, extra: Mapping[str, Any]) -> None:
     record = {"kind": kind, **extra, "algo_state": digest(getattr(module, "algo_state", nn.Module())),
               "weights": digest(getattr(module, "supernet", nn.Module())),
               "current": getattr(mutator, "current", None),
-              "baseline": getattr(getattr(module.algo, "trainer", None), "baseline", None)}  # ENAS
+              "baseline": getattr(getattr(module.algo, "trainer", None), "baseline", None),  # ENAS
+              "updates": getattr(getattr(module.algo, "trainer", None), "updates", None)}
     path = Path(folder) / f"rank{rank}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f:

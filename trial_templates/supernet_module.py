@@ -19,8 +19,9 @@ rank; the algorithm's own modules and parameters (``algo_state``: alphas, contro
 the DDP-wrapped module, so gradients that ``manual_backward`` produces are all-reduced; and every
 optimiser but ``"weights"`` averages its gradients over the ranks before it steps
 (``trial_templates.ddp_sync``), which covers gradients computed outside ``backward`` (second-order
-DARTS: ``torch.autograd.grad``); ENAS rewards are the mean over the ranks (``combine_reward``),
-so the REINFORCE baseline is the same everywhere. ``SUPERNAS_RANK_STATE_DIR`` (tests) makes each
+DARTS: ``torch.autograd.grad``); each ENAS reward round scores one child per rank and gathers
+the rewards (``gather_rewards``), so the controller learns from every rank's sample and its
+baseline and updates are the same everywhere. ``SUPERNAS_RANK_STATE_DIR`` (tests) makes each
 rank append a fingerprint of its state after every step to ``rank<N>.jsonl`` there.
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ from supernas.oneshot.child_score import FinetuneSettings, score_child
 from supernas.oneshot.strength import decision_strength
 from supernas.space import Choice
 from supernas.spaces import architecture_of
-from trial_templates.ddp_sync import GradSyncOptimizer, distributed, mean_over_ranks, trace_state
+from trial_templates.ddp_sync import GradSyncOptimizer, distributed, gather_over_ranks, trace_state
 from trial_templates.seeding import check_finite, reseed
 
 LR_SCHEDULES = ("algorithm", "cosine")
@@ -93,9 +94,11 @@ class SupernetModule(pl.LightningModule):
         self._val_seen: list[Batch] = []
 
     def setup(self, stage: str) -> None:
-        """On every rank, once its process group is up: rank-combined rewards (ENAS) under DDP."""
-        if distributed() and hasattr(self.algo, "combine_reward"):
-            self.algo.combine_reward = mean_over_ranks
+        """On every rank, once its process group is up: ENAS rewards gathered from every rank."""
+        if distributed() and hasattr(self.algo, "gather_rewards"):
+            self.algo.rank = torch.distributed.get_rank()
+            self.algo.world_size = torch.distributed.get_world_size()
+            self.algo.gather_rewards = gather_over_ranks
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         if self._opts is None:

@@ -67,6 +67,13 @@ batched controller pass (no gradient; emptied at every controller update), which
 1.5 single passes (``benchmarks/enas_oneshot_overhead.py``). ``sample_buffer=1`` draws each
 child separately. Rewarded children are drawn one by one with gradient; that pass is reused by
 the update.
+
+Data parallel (issue 14): a driver running N ranks sets ``rank``, ``world_size`` and
+``gather_rewards`` (an all-gather of one float per rank). Each reward round then draws N children
+from the shared generator on every rank, rank r scores child r on its own validation batch, and
+every rank records the N (child, reward) pairs in rank order: the controller gets N times the
+samples of one process (as ENAS's many-worker setting, one policy), and its updates, baseline and
+generator stay identical on every rank. Weight steps still train one child on all ranks.
 """
 from __future__ import annotations
 
@@ -214,9 +221,10 @@ class EnasOneShot(OneShotAlgorithm):
         self._params = list(space.parameters())  # the same objects after ``.to(device)``
         self._weights_opt: torch.optim.Optimizer | None = None
         self.epoch, self.max_epochs = 0, 0  # 0: not driven by epochs (no warm-up, constant lr)
-        # the reward of a child from its accuracy on this process's batch; a data-parallel driver
-        # sets the mean over its ranks, so every rank's baseline and update stay the same
-        self.combine_reward: Callable[[float], float] = _same
+        # data parallel (set by the driver): this process's rank and the world size, and the
+        # all-gather of one reward per rank (in rank order); see ``_reward_round``
+        self.rank, self.world_size = 0, 1
+        self.gather_rewards: Callable[[float], list[float]] = _alone
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.cosine_lr(self.epoch, self.max_epochs) if self.max_epochs else self.weight_lr
@@ -265,18 +273,27 @@ class EnasOneShot(OneShotAlgorithm):
         """``arch_samples`` rewarded children (none while warming up); see the module docstring."""
         if self.warming_up():
             return {}
-        rewards = [self._reward_one(batch, backward) for _ in range(self.arch_samples)]
+        rewards = [r for _ in range(self.arch_samples) for r in self._reward_round(batch, backward)]
         logs = {"reward": sum(rewards) / len(rewards)}
         if self.trainer.baseline is not None:  # None while every reward so far was skipped
             logs["baseline"] = float(self.trainer.baseline)
         return logs
 
-    def _reward_one(self, batch: Batch, backward: Backward) -> float:
-        drawn = self.controller(generator=self.mutator.gen)  # with gradient: reused by the update
-        reward = self.combine_reward(self.evaluate(drawn.choices, [batch]))
-        if self.trainer.record(drawn.choices, reward, float(drawn.entropy.detach()), backward, drawn):
-            self.mutator.invalidate()
-        return reward
+    def _reward_round(self, batch: Batch, backward: Backward) -> list[float]:
+        """One rewarded child per rank: every rank draws the same ``world_size`` children from the
+        shared generator, scores the one at its rank on its own batch, and records all of them in
+        rank order from the gathered rewards, so N ranks give the controller N samples and every
+        rank makes the same updates. A draw recorded after an update in the same round is
+        rescored under the new policy (its own pass would be stale); one process: one child."""
+        drawn = [self.controller(generator=self.mutator.gen) for _ in range(self.world_size)]
+        rewards = self.gather_rewards(self.evaluate(drawn[self.rank].choices, [batch]))
+        stale = False
+        for sample, reward in zip(drawn, rewards, strict=True):
+            entropy = float(sample.entropy.detach())
+            if self.trainer.record(sample.choices, reward, entropy, backward, None if stale else sample):
+                self.mutator.invalidate()
+                stale = True
+        return rewards
 
     @torch.no_grad()
     def evaluate(self, choices: Mapping[str, Choice], batches: Iterable[Batch]) -> float:
@@ -335,8 +352,8 @@ def parameter_free_ops(space: nn.Module) -> dict[str, list[int]]:
     return out
 
 
-def _same(value: float) -> float:
-    return value
+def _alone(value: float) -> list[float]:
+    return [value]
 
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
