@@ -14,9 +14,9 @@ per temperature::
         grid: {temperature: [1.0, 0.5, 0.2], seed: [0, 1]}   # 6 trials
 
 Trial parameters: ``{"format": "supernas.oneshot/1", "algorithm", "space", "space_args",
-"settings", "index"}``; the trial (``python -m nni_plugins.trial``) runs the search and reports
-its derived architecture. When every grid point has been handed out the tuner raises
-``NoMoreTrialError``: NNI 3.0 then shows TUNER_NO_MORE_TRIAL (its finished state when a tuner
+"settings", "index"}``; the trial (``supernas search --params nni``: the Lightning runtime,
+``trial_templates.nni_params``) runs the search and reports its derived architecture. When
+every grid point has been handed out the tuner raises ``NoMoreTrialError``: NNI 3.0 then shows TUNER_NO_MORE_TRIAL (its finished state when a tuner
 runs out before ``maxTrialNumber``) and runs no further trial. Callbacks never raise
 otherwise; state (next grid point, grid points in flight, results, best) is written after every
 event and restored on ``nnictl resume``. NNI 3.0 re-runs the trials in flight at the stop itself
@@ -47,7 +47,7 @@ from nni_plugins.startup import Startup
 from nni_plugins.state import checkpoint_dir, load_state, save_state
 
 _logger = logging.getLogger(__name__)
-ONESHOT_FORMAT = "supernas.oneshot/1"
+ONESHOT_FORMAT = "supernas.oneshot/1"  # read by trial_templates.nni_params (tests pin the two equal)
 
 
 class SupernasOneShot(Tuner):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import nni
 import pytest
@@ -10,13 +11,32 @@ from nni.nas.nn.pytorch import InputChoice, LayerChoice, ModelSpace, MutableLine
 from torch import nn
 
 from nni_plugins.nas_bridge import from_nni_model_space, to_nni_sample
-from nni_plugins.trial import batches, digits_data
 from supernas.errors import SpaceError
 from supernas.mutator import FixedMutator
 from supernas.oneshot import ALGORITHMS
 from supernas.space import decisions
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def digits_data(seed: int) -> tuple[Batch, Batch]:
+    """scikit-learn digits (no download): x [N, 64] in [0, 1], y [N]; 75% / 25% split."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    xt = torch.tensor(x, dtype=torch.float32)[order] / 16.0  # [N, 64]
+    yt = torch.tensor(y, dtype=torch.long)[order]  # [N]
+    cut = int(0.75 * len(yt))
+    return (xt[:cut], yt[:cut]), (xt[cut:], yt[cut:])
+
+
+def batches(data: Batch, size: int, seed: int) -> Iterator[Batch]:
+    x, y = data
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    for i in range(0, len(y), size):
+        yield x[order[i:i + size]], y[order[i:i + size]]
 
 
 class DigitsSpace(ModelSpace):

@@ -1,6 +1,7 @@
 """Where ``supernas train`` gets its architecture, and the text forms it accepts.
 
-Sources, first found wins: ``--architecture FILE`` (or ``nni``: ``nni.get_next_parameter()``),
+Sources, first found wins: ``--architecture FILE`` (or ``nni``: ``nni.get_next_parameter()``, read
+once per trial: ``trial_templates.nni_params.read_nni_parameters``),
 ``--architecture-json TEXT``, the ``SUPERNAS_ARCHITECTURE`` environment variable. Text forms:
 
 * architecture JSON (``Architecture.to_json()``: ``{"space": ..., "space_args": ..., "choices": ...}``);
@@ -23,6 +24,7 @@ from typing import Any
 
 from supernas.architecture import Architecture
 from supernas.errors import ArchitectureError, bad_value
+from trial_templates.nni_params import read_nni_parameters
 
 ENV_VAR = "SUPERNAS_ARCHITECTURE"
 MAX_JSON_DEPTH = 32
@@ -97,9 +99,7 @@ def find_architecture(path: str | None, text: str | None, space: str | None,
     """Resolve the architecture from the sources above (see module docstring)."""
     env = os.environ if env is None else env
     if path == "nni":
-        import nni
-
-        data: Any = nni.get_next_parameter()
+        data: Any = read_nni_parameters()
     elif path:
         if not Path(path).is_file():
             raise ArchitectureError([f"architecture file {path!r} does not exist"])

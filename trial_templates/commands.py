@@ -21,6 +21,7 @@ from trial_templates.config import (
     parse_settings,
 )
 from trial_templates.config_file import add_config_options, fields_with_file, with_base
+from trial_templates.nni_params import PARAM_SOURCES, platform_fields
 from trial_templates.reporting import parse_metric_names
 from trial_templates.subcommands import subcommand
 
@@ -88,6 +89,9 @@ def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--finetune-steps", type=int, default=200,
                    help="SGD steps fine-tuning the derived child before it is scored (0: BN only)")
     p.add_argument("--finetune-lr", type=float, default=0.025, help="its initial learning rate")
+    p.add_argument("--params", default=None, choices=PARAM_SOURCES,
+                   help="algorithm, space and settings from the platform: nni reads the trial "
+                   "parameters of the SupernasOneShot tuner (flags given explicitly still win)")
     _common(p, epochs=10)
 
 
@@ -113,7 +117,7 @@ def search_config(args: argparse.Namespace, base: Mapping[str, Any] | None = Non
 def cmd_search(args: argparse.Namespace) -> int:
     from trial_templates.runner import run_search, search_parts
 
-    cfg = search_config(args)
+    cfg = search_config(args, platform_fields(args.params))
     if args.print_config:
         return print_config(search_parts(cfg)[-1])
     run_search(cfg)
