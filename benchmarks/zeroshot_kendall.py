@@ -59,7 +59,8 @@ def score_cells(cells: list[dict[str, str]], batches: list[tuple[Any, Any]], arg
     rows, start = [], time.perf_counter()
     for i, cell in enumerate(cells):
         key = cell_string(cell)
-        missing = [p for p in proxies if p not in done.get(key, {}).get("scores", {})]
+        missing = [p for p in proxies
+                   if p not in done.get(key, {}).get("scores", {}) or p in args.rescore]
         if missing:
             if args.max_minutes and time.perf_counter() - start > 60 * args.max_minutes:
                 break
@@ -93,9 +94,10 @@ def _score_one(i: int, cell: dict[str, str], batches: list[tuple[Any, Any]],
     torch.manual_seed(args.seed * 100_003 + i)  # a fresh random init per cell
     child = freeze(create_space("nb201", C=args.C, N=args.N), cell)
     row = {"cell": cell_string(cell), "scores": {}, "seconds": {}} if row is None else {
-        "cell": row["cell"], "scores": dict(row["scores"]), "seconds": dict(row["seconds"])}
+        "cell": row["cell"], "scores": {p: v for p, v in row["scores"].items() if p not in proxies},
+        "seconds": {p: v for p, v in row["seconds"].items() if p not in proxies}}
     for p in proxies:
-        if p in row["scores"]:
+        if p in row["scores"]:  # computed with another name of the same joint function
             continue
         joint = getattr(PROXIES.get(p), "joint", None)
         t0 = time.perf_counter()
@@ -163,6 +165,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=1, help="batches averaged per score")
     p.add_argument("--proxies", nargs="+", default=None, help="default: every registered proxy")
+    p.add_argument("--rescore", nargs="+", default=[],
+                   help="proxies to score again in every journal row (after a change to them)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-minutes", type=float, default=0.0,

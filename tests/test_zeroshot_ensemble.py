@@ -27,7 +27,7 @@ from supernas.strategies.dedupe import arch_key
 from supernas.zeroshot import PROXIES, Ensemble, macs, params, rank, synflow
 from supernas.zeroshot.aggregate import average_ranks, log_rank_sum, relative_score
 from supernas.zeroshot.az_nas import az_statistics, jacobian_score, spectral_entropy
-from supernas.zeroshot.block_features import block_features
+from supernas.zeroshot.block_features import block_features, block_modules
 from supernas.zeroshot.ensemble import AZ_NAS, ENSEMBLE
 
 NEW = {"synflow", "params", "macs", "az-expressivity", "az-progressivity", "az-trainability",
@@ -95,10 +95,14 @@ def test_trainability_is_best_for_norm_preserving_blocks() -> None:
     assert jacobian_score(f_in, f_in * 1, g) == -math.inf  # exactly the identity (AZ-NAS)
 
 
-def test_nb201_blocks_are_stem_cells_reductions_and_head() -> None:
+def test_nb201_blocks_are_the_stem_cells_and_reductions() -> None:
+    """As AZ-NAS's NB201 code: the stem's output, then every cell's and reduction's, no head."""
     net = freeze(create_space("nb201", C=4, N=2), from_nb201_string(GOOD))
+    assert block_modules(net) == [net.stem, *net.cells]
     shapes = [tuple(f.shape[1:]) for f in block_features(net, torch.randn(2, 3, 16, 16))]
-    assert shapes == [(4, 16, 16)] * 3 + [(8, 8, 8)] * 3 + [(16, 4, 4)] * 3 + [(16, 4, 4)]
+    assert shapes == [(4, 16, 16)] * 3 + [(8, 8, 8)] * 3 + [(16, 4, 4)] * 3
+    tiny = freeze(TinySpace(), {"b1": "conv3", "b2": "conv5"})
+    assert len(block_features(tiny, torch.randn(2, 1, 8, 8))) == 3  # no block list: stem, b1, b2
 
 
 def test_az_statistics_are_deterministic_per_seed_and_rank_the_dead_cell_lowest() -> None:
