@@ -22,7 +22,7 @@ def block_modules(network: nn.Module) -> list[nn.Module]:
     lists = [i for i, c in enumerate(children) if _is_block_list(c)]
     if not lists:
         return children
-    at = max(lists, key=lambda i: len(children[i]))
+    at = max(lists, key=lambda i: len(list(children[i].children())))
     return children[at - 1:at] + list(children[at].children())
 
 
