@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,49 @@ def test_ddp_enas_controller_learns_from_both_ranks(tmp_path: Path) -> None:
     assert_ranks_agree(tmp_path, epochs=1)
     steps = [r for r in traces(tmp_path)[0] if r["kind"] == "step"]
     assert [r["updates"] for r in steps] == [2, 4]
+
+
+def test_ddp_stopped_or_killed_run_resumes_to_the_same_result(tmp_path: Path) -> None:
+    """A pod's SIGTERM reaches the launching process (rank 0) only: Lightning forwards it, every
+    rank stops at the next step with exit 143. A SIGKILL of every rank (OOM kill, node loss)
+    leaves the last atomic checkpoint. Either way the same command resumes to the architecture
+    and metrics of an uninterrupted run."""
+    args = ["--algorithm", "enas", "--epochs", "4", "--subset", "256", "--set", "warmup=0",
+            "--set", "num_select=2"]
+    run_search(tmp_path / "ref", args)
+    stopped = run_until_signal(tmp_path / "term", args, signal.SIGTERM)
+    assert stopped.returncode == 143, stopped.stdout[-4000:]
+    assert stopped.stdout.count("stopped by SIGTERM") == 2  # both ranks
+    killed = run_until_signal(tmp_path / "kill", args, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    for cut in (tmp_path / "term", tmp_path / "kill"):
+        assert not (cut / "run" / "architecture.json").exists()
+        resumed = run_search(cut, args)
+        assert "resuming from" in resumed.stdout
+        for name in ("architecture.json", "metrics.json"):
+            ours, ref = (json.loads((d / "run" / name).read_text()) for d in (cut, tmp_path / "ref"))
+            assert ours == ref, (cut.name, name)
+
+
+def run_until_signal(out: Path, args: list[str], sig: signal.Signals) -> subprocess.CompletedProcess[str]:
+    """Start the 2-rank search; once the first checkpoint exists, SIGTERM the launching process
+    (what Kubernetes does) or SIGKILL every rank."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "trial_templates", "search", *TINY, "--output", str(out / "run"), *args]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    ckpt = out / "run" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + TIMEOUT_S
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    try:
+        stdout, _ = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, _ = proc.communicate()
+        pytest.fail(f"2-process DDP search did not stop on {sig.name}:\n{stdout[-4000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, "")
