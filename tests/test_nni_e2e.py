@@ -1,7 +1,9 @@
 """End-to-end: real ``nnictl create`` experiments with the registered supernas tuners.
 
-Local training service, CPU, ``trialConcurrency: 1``, digits data, 1-epoch trials. Each test
-stops its experiments in a finaliser (``runner`` fixture).
+The example configs run as shipped (their trials run the Lightning runtime, ``supernas train
+--architecture nni`` / ``supernas search --params nni``), made quick: 1-epoch trials, fewer
+trials. Local training service, CPU, ``trialConcurrency: 1``, digits data. Each test stops its
+experiments in a finaliser (``runner`` fixture).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from test_nni_support import (
 
 pytestmark = pytest.mark.slow
 EXAMPLES = REPO / "examples" / "nni"
+FAIL_IF = REPO / "tests" / "nni_fail_if.py"
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +53,11 @@ def test_register_adds_every_tuner_to_nnictl(runner: NniRunner) -> None:
         assert shown["builtinName"] == name and shown["className"].startswith("nni_plugins.")
 
 
-def example(name: str, max_trials: int, trial_args: str = "", **changes: Any) -> dict[str, Any]:
+def example(name: str, max_trials: int, **changes: Any) -> dict[str, Any]:
     """An example config made quick: 1-epoch trials, ``max_trials`` trials, absolute paths."""
     config = yaml.safe_load((EXAMPLES / f"{name}.yml").read_text())
-    config["trialCommand"] = config["trialCommand"].replace("--epochs 3", "--epochs 1") + trial_args
+    assert "--epochs 3" in config["trialCommand"], config["trialCommand"]
+    config["trialCommand"] = config["trialCommand"].replace("--epochs 3", "--epochs 1")
     config["trialCodeDirectory"] = str(EXAMPLES)
     config["maxTrialNumber"] = max_trials
     if "searchSpaceFile" in config:
@@ -90,21 +94,11 @@ def test_registered_strategy_tuner_runs_to_done(runner: NniRunner, name: str) ->
     assert state["best"]["params"]["choices"] == best_architecture(port)
 
 
-def test_trials_run_by_the_lightning_template(runner: NniRunner) -> None:
-    """``supernas train --architecture nni`` (trial_templates) as the trial command."""
-    config = example("template_random", max_trials=2)
-    config["trialCommand"] = config["trialCommand"].replace("--epochs 1", "--epochs 2")
-    exp_id, port = run_to_end(runner, "template", config)
-    jobs = trials(port)
-    assert len(jobs) == 2 and all(t["status"] == "SUCCEEDED" for t in jobs)
-    counts = [intermediate_count(port, t["trialJobId"]) for t in jobs]
-    assert counts == [2, 2], (counts, runner.exp_dir(exp_id))  # one per epoch
-    assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
-    assert read_state(runner, exp_id)["stats"]["succeeded"] == 2
-
-
 def test_oneshot_launcher_runs_one_search_per_grid_point(runner: NniRunner) -> None:
+    """``oneshot_darts.yml``: each trial runs ``supernas search --params nni`` on its grid point
+    and reports every epoch and a final result with the architecture to NNI."""
     config = example("oneshot_darts", max_trials=10)
+    assert config["trialCommand"].startswith("supernas search --params nni ")
     config["tuner"]["classArgs"]["grid"] = {"temperature": [1.0, 0.5]}
     exp_id, port = run_to_end(runner, "oneshot", config)
     jobs = trials(port)
@@ -112,15 +106,26 @@ def test_oneshot_launcher_runs_one_search_per_grid_point(runner: NniRunner) -> N
     temps = sorted(json.loads(t["hyperParameters"][0])["parameters"]["settings"]["temperature"]
                    for t in jobs)
     assert temps == [0.5, 1.0]
+    assert all(intermediate_count(port, t["trialJobId"]) == 1 for t in jobs)  # one per epoch
+    assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)
     assert set(best_architecture(port)) == {"hidden", "activation"}
+    for job in jobs:  # the search ran the grid point's settings (its recorded config.yaml)
+        # $NNI_OUTPUT_DIR of NNI 3.0's local training service: environments/<env>/trials/<trial>
+        [run] = runner.exp_dir(exp_id).glob(f"environments/*/trials/{job['trialJobId']}/search")
+        recorded = yaml.safe_load((run / "config.yaml").read_text())
+        sent = json.loads(job["hyperParameters"][0])["parameters"]["settings"]
+        assert recorded["algorithm"] == "darts" and recorded["settings"] == sent
+        assert (run / "architecture.json").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
     state = read_state(runner, exp_id)
     assert state["next_index"] == 2 and all(v is not None for v in state["results"].values())
 
 
 def test_unregistered_class_form_with_json_space_and_failing_trials(runner: NniRunner) -> None:
     """codeDirectory/className form over an NNI search-space file; sigmoid trials fail on
-    purpose: the experiment still finishes and the tuner counted each failure."""
-    config = example("json_space", max_trials=5, trial_args=" --fail-if activation=sigmoid")
+    purpose (the shipped command under ``tests/nni_fail_if.py``): the experiment still finishes
+    and the tuner counted each failure."""
+    config = example("json_space", max_trials=5)
+    config["trialCommand"] = f"{sys.executable} {FAIL_IF} activation=sigmoid {config['trialCommand']}"
     exp_id, port = run_to_end(runner, "json_space", config)
     jobs = trials(port)
     failed = [t for t in jobs if t["status"] == "FAILED"]
