@@ -26,6 +26,8 @@ SUPERNAS_STRATEGIES = {
     "supernas-reinforce": ("enas", {}),
     "supernas-evolution": ("evolution", {}),
     "supernas-random": ("random", {}),
+    "supernas-bo": ("bo", {}),
+    "supernas-pnas": ("pnas", {}),
 }
 
 

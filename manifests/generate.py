@@ -22,7 +22,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 SUGGESTION_IMAGE = "ghcr.io/supernas/katib-suggestion:v0.1.0"
 TRIAL_IMAGE = "ghcr.io/supernas/trial:v0.1.0"
-ALGORITHMS = ("supernas-enas", "supernas-darts", "supernas-bats", "supernas-evolution", "supernas-random")
+ALGORITHMS = ("supernas-enas", "supernas-darts", "supernas-bats", "supernas-evolution", "supernas-random",
+              "supernas-bo", "supernas-pnas")
 UID = 1000  # the images' non-root user (see the Dockerfiles)
 TRIAL_DIR = "/opt/supernas/trial"  # suggestion_trial_dir: Katib mounts <experiment>/<trial> here
 
@@ -93,6 +94,10 @@ SETTINGS: dict[str, dict[bool, dict[str, str]]] = {
     "supernas-evolution": {False: {"population_size": "6", "sample_size": "3"},
                            True: {"population_size": "20", "sample_size": "5"}},
     "supernas-random": {False: {"seed": "0"}, True: {"seed": "0"}},
+    "supernas-bo": {False: {"seed": "0", "initial": "4", "batch_size": "4", "epochs": "100"},
+                    True: {"seed": "0"}},
+    "supernas-pnas": {False: {"seed": "0", "initial": "4", "beam_size": "3", "epochs": "100"},
+                      True: {"seed": "0"}},
     "supernas-darts": {False: {"num_epochs": "2", "batch_size": "32", "init_channels": "8",
                                "num_nodes": "2", "temperature": "0.5"},
                        True: {"num_epochs": "50", "batch_size": "64", "temperature": "0.5"}},

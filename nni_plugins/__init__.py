@@ -8,8 +8,10 @@ from pathlib import Path
 
 from nni_plugins.oneshot_tuner import SupernasOneShot
 from nni_plugins.tuner import (
+                               SupernasBo,
                                SupernasEnas,
                                SupernasEvolution,
+                               SupernasPnas,
                                SupernasRandom,
                                SupernasStrategyTuner,
                                tuner_for,
@@ -17,5 +19,5 @@ from nni_plugins.tuner import (
 
 META_FILE = Path(__file__).with_name("meta.yml")
 
-__all__ = ["META_FILE", "SupernasEnas", "SupernasEvolution", "SupernasOneShot", "SupernasRandom",
-           "SupernasStrategyTuner", "tuner_for"]
+__all__ = ["META_FILE", "SupernasBo", "SupernasEnas", "SupernasEvolution", "SupernasOneShot",
+           "SupernasPnas", "SupernasRandom", "SupernasStrategyTuner", "tuner_for"]

@@ -2,7 +2,9 @@
 
 ``SupernasEnas`` (ENAS REINFORCE controller, Pham et al. 2018, arXiv 1802.03268, in its
 multi-trial form: the controller is trained from trial rewards), ``SupernasEvolution``
-(regularised evolution, Real et al. 2019, arXiv 1802.01548) and ``SupernasRandom``. The search
+(regularised evolution, Real et al. 2019, arXiv 1802.01548), ``SupernasBo`` (BANANAS, White et al.
+2021, arXiv 1910.11858), ``SupernasPnas`` (progressive search with a surrogate, Liu et al. 2018,
+arXiv 1712.00559) and ``SupernasRandom``. The search
 itself lives in the strategy; this file only translates NNI's calls.
 
 Class arguments (``classArgs`` in the experiment config):
@@ -228,8 +230,21 @@ class SupernasRandom(SupernasStrategyTuner):
     strategy_name = "random"
 
 
+class SupernasBo(SupernasStrategyTuner):
+    """BANANAS Bayesian optimisation over architecture encodings (arXiv 1910.11858); strategy ``bo``."""
+
+    strategy_name = "bo"
+
+
+class SupernasPnas(SupernasStrategyTuner):
+    """Progressive search with a surrogate (PNAS, arXiv 1712.00559); strategy ``pnas``."""
+
+    strategy_name = "pnas"
+
+
 TUNERS: dict[str, type[SupernasStrategyTuner]] = {
     "enas": SupernasEnas, "evolution": SupernasEvolution, "random": SupernasRandom,
+    "bo": SupernasBo, "pnas": SupernasPnas,
 }
 
 
@@ -245,8 +260,10 @@ def tuner_for(strategy: str) -> type[SupernasStrategyTuner]:
 
 __all__ = [
     "TUNERS",
+    "SupernasBo",
     "SupernasEnas",
     "SupernasEvolution",
+    "SupernasPnas",
     "SupernasRandom",
     "SupernasStrategyTuner",
     "tuner_for",

@@ -36,5 +36,13 @@ class RandomValidator(SupernasArgsValidator):
     tuner = "nni_plugins.tuner.SupernasRandom"
 
 
+class BoValidator(SupernasArgsValidator):
+    tuner = "nni_plugins.tuner.SupernasBo"
+
+
+class PnasValidator(SupernasArgsValidator):
+    tuner = "nni_plugins.tuner.SupernasPnas"
+
+
 class OneShotValidator(SupernasArgsValidator):
     tuner = "nni_plugins.oneshot_tuner.SupernasOneShot"

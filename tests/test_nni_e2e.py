@@ -48,7 +48,8 @@ def _stop_after_each_test(runner: NniRunner) -> Iterator[None]:
 
 
 def test_register_adds_every_tuner_to_nnictl(runner: NniRunner) -> None:
-    for name in ("SupernasEnas", "SupernasEvolution", "SupernasRandom", "SupernasOneShot"):
+    for name in ("SupernasEnas", "SupernasEvolution", "SupernasRandom", "SupernasBo", "SupernasPnas",
+                 "SupernasOneShot"):
         shown = json.loads(runner.nnictl("algo", "show", name).stdout)
         assert shown["builtinName"] == name and shown["className"].startswith("nni_plugins.")
 
@@ -80,9 +81,15 @@ def best_architecture(port: int) -> dict[str, Any]:
     return json.loads(max(done, key=lambda m: m["default"])["architecture"])["choices"]
 
 
-@pytest.mark.parametrize("name", ["enas", "evolution", "random"])
+#: surrogate strategies fit after 2 results, so the third trial comes from the fitted surrogate
+SURROGATE_ARGS = {"bo": {"initial": 2}, "pnas": {"initial": 2}}
+
+
+@pytest.mark.parametrize("name", ["enas", "evolution", "random", "bo", "pnas"])
 def test_registered_strategy_tuner_runs_to_done(runner: NniRunner, name: str) -> None:
-    exp_id, port = run_to_end(runner, name, example(name, max_trials=3))
+    config = example(name, max_trials=3)
+    config["tuner"]["classArgs"].update(SURROGATE_ARGS.get(name, {}))
+    exp_id, port = run_to_end(runner, name, config)
     jobs = trials(port)
     assert len(jobs) == 3 and all(t["status"] == "SUCCEEDED" for t in jobs)
     assert all(0.0 <= final_metric(t)["default"] <= 1.0 for t in jobs)

@@ -19,7 +19,8 @@ from supernas.settings import parse_value
 BATS_SPACE = {"channels": 4, "layers": 3, "nodes": 2, "num_classes": 3}
 ONESHOT_SPACE = {"darts": ("mlp", {}), "bats": ("bats", BATS_SPACE)}
 KATIB_ONESHOT = {"darts": "supernas-darts", "bats": "supernas-bats"}
-NNI_STRATEGY = {"enas": "SupernasEnas", "evolution": "SupernasEvolution", "random": "SupernasRandom"}
+NNI_STRATEGY = {"enas": "SupernasEnas", "evolution": "SupernasEvolution", "random": "SupernasRandom",
+                "bo": "SupernasBo", "pnas": "SupernasPnas"}
 ALL, NO_KATIB = ("cli", "nni", "katib"), ("cli", "nni")
 
 # (algorithm, setting, value as written, accepted, adapters); one-shot algorithms go through all
@@ -69,6 +70,14 @@ STRATEGY_ROWS = [
     ("evolution", "seed", "-1", False),
     ("evolution", "sample_size", "30", False),
     ("random", "dedupe", "false", True),
+    ("bo", "acquisition", "ucb", False),
+    ("bo", "acquisition", "ei", True),
+    ("bo", "encoding", "path", False),  # the mlp space is not a cell
+    ("bo", "ensemble_size", "0", False),
+    ("bo", "surrogate_lr", "3e-3", True),
+    ("pnas", "beam_size", "0", False),
+    ("pnas", "completions", "8", True),
+    ("pnas", "initial", "-1", False),
 ]
 
 

@@ -24,7 +24,7 @@ from supernas.strategies.dedupe import arch_key
 SPACE = ([Decision(f"op{i}", "layer", choices=("a", "b", "c")) for i in range(3)]
          + [Decision("skip", "input", n_candidates=3, n_chosen=None),
             Decision("pick", "input", n_candidates=4, n_chosen=2)])
-NAMES = ["random", "evolution", "enas"]
+NAMES = STRATEGIES.names()
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

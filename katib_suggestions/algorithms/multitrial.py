@@ -5,7 +5,8 @@ average of all finished trials against freshly re-sampled architectures).
 
 Algorithms: ``enas`` (drop-in, Katib's formats and settings; REINFORCE controller of ENAS,
 Pham et al. 2018, arXiv 1802.03268), ``supernas-enas`` (the same controller, supernas format, and
-supernet weights shared between trials, see ``weights.py``), ``supernas-evolution`` and
+supernet weights shared between trials, see ``weights.py``), ``supernas-evolution``, ``supernas-bo``
+(BANANAS), ``supernas-pnas`` (progressive search with a surrogate) and
 ``supernas-random``.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``supernas-enas``, ``supernas-evolution``, ``supernas-random``: supernas architecture format.
+"""``supernas-enas``, ``supernas-evolution``, ``supernas-random``, ``supernas-bo``, ``supernas-pnas``:
+supernas architecture format.
 
 One assignment, ``architecture``: ``b64:`` + URL-safe base64 of the supernas architecture JSON
 (``formats.b64_json``), which ``supernas train --architecture-json`` reads as is::
@@ -91,3 +92,17 @@ class SupernasRandom(SupernasMultiTrial):
     """Uniform random sampling (baseline)."""
 
     strategy_name = "random"
+
+
+@register_algorithm("supernas-bo")
+class SupernasBo(SupernasMultiTrial):
+    """BANANAS Bayesian optimisation over architecture encodings (arXiv 1910.11858), strategy ``bo``."""
+
+    strategy_name = "bo"
+
+
+@register_algorithm("supernas-pnas")
+class SupernasPnas(SupernasMultiTrial):
+    """Progressive search with a surrogate (PNAS, arXiv 1712.00559), strategy ``pnas``."""
+
+    strategy_name = "pnas"

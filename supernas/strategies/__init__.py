@@ -2,9 +2,11 @@
 ``run_strategy`` drives one against a fitness function (one-shot selection)."""
 from supernas.strategies import (  # noqa: F401  (register)
     best_of_n,
+    bo,
     constrained_evolution,
     enas,
     evolution,
+    pnas,
     random_search,
 )
 from supernas.strategies.base import STRATEGIES, Strategy, register_strategy
