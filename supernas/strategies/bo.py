@@ -40,18 +40,17 @@ from typing import Any
 
 import torch
 
-from supernas.mutator import sample_uniform
 from supernas.settings import choice, integer, with_settings
 from supernas.space import Choice, Decision
-from supernas.strategies.base import Strategy, register_strategy
-from supernas.strategies.dedupe import arch_key, fresh
+from supernas.strategies.base import register_strategy
+from supernas.strategies.dedupe import arch_key
 from supernas.strategies.encoding import encoder_for
 from supernas.strategies.mutation import mutate_one
+from supernas.strategies.queued import QueuedStrategy
 from supernas.strategies.surrogate import SurrogateSettings, fit_on, successes, top_distinct
 
 Choices = dict[str, Choice]
 ACQUISITIONS = ("its", "ei", "mean")
-DUPLICATE_TRIES = 100
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class BoSettings(SurrogateSettings):
 
 @register_strategy("bo")
 @with_settings(BoSettings, leading=("space_decisions",))
-class BoStrategy(Strategy):
+class BoStrategy(QueuedStrategy):
     """BANANAS: MLP-ensemble surrogate, Thompson sampling, mutation of the incumbents."""
 
     settings: BoSettings
@@ -83,23 +82,7 @@ class BoStrategy(Strategy):
         self.encode = encoder_for(self.decisions, self.settings.encoding)
         self.queue: list[Choices] = []  # proposals of the last fit not yet suggested
 
-    def _suggest_one(self) -> Choices:
-        choices = self._pop() or self._propose() or self._random()
-        self._remember(choices)
-        return dict(choices)
-
-    def _pop(self) -> Choices | None:
-        while self.queue:
-            choices = self.queue.pop(0)
-            if arch_key(choices) not in self.seen_keys:
-                return choices
-        return None
-
-    def _random(self) -> Choices:
-        draw = lambda: sample_uniform(self.decisions, self.rng)
-        return fresh(draw, self.seen_keys, DUPLICATE_TRIES) or draw()
-
-    def _propose(self) -> Choices | None:
+    def _fill(self) -> Choices | None:
         done = successes(self.history)
         if len(done) < self.settings.initial:
             return None

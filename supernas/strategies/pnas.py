@@ -37,13 +37,13 @@ from typing import Any
 from supernas.mutator import sample_uniform
 from supernas.settings import integer, with_settings
 from supernas.space import Choice, Decision
-from supernas.strategies.base import Strategy, register_strategy
-from supernas.strategies.dedupe import arch_key, fresh
+from supernas.strategies.base import register_strategy
+from supernas.strategies.dedupe import arch_key
 from supernas.strategies.encoding import encoder_for
+from supernas.strategies.queued import QueuedStrategy
 from supernas.strategies.surrogate import MlpEnsemble, SurrogateSettings, fit_on, successes, top_distinct
 
 Choices = dict[str, Choice]
-DUPLICATE_TRIES = 100
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class PnasSettings(SurrogateSettings):
 
 @register_strategy("pnas")
 @with_settings(PnasSettings, leading=("space_decisions",))
-class PnasStrategy(Strategy):
+class PnasStrategy(QueuedStrategy):
     """Beam search over decision prefixes ranked by an MLP-ensemble surrogate."""
 
     settings: PnasSettings
@@ -73,23 +73,7 @@ class PnasStrategy(Strategy):
         self.beam: list[Choices] = [{}]
         self.queue: list[Choices] = []
 
-    def _suggest_one(self) -> Choices:
-        choices = self._pop() or self._round() or self._random()
-        self._remember(choices)
-        return dict(choices)
-
-    def _pop(self) -> Choices | None:
-        while self.queue:
-            choices = self.queue.pop(0)
-            if arch_key(choices) not in self.seen_keys:
-                return choices
-        return None
-
-    def _random(self) -> Choices:
-        draw = lambda: sample_uniform(self.decisions, self.rng)
-        return fresh(draw, self.seen_keys, DUPLICATE_TRIES) or draw()
-
-    def _round(self) -> Choices | None:
+    def _fill(self) -> Choices | None:
         """Expand the beam by one decision, keep the best ``beam_size``, queue their completions."""
         done = successes(self.history)
         if len(done) < self.settings.initial:
