@@ -30,19 +30,29 @@ pytestmark = pytest.mark.timeout(TIMEOUT_S + 60)
 
 def run_search(out: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     """``supernas search`` with 2 gloo ranks; the process group is killed on timeout."""
+    done = finish(start_search(out, args), "still running (hang)")
+    assert done.returncode == 0, done.stdout[-4000:]
+    return done
+
+
+def start_search(out: Path, args: list[str]) -> subprocess.Popen[str]:
+    """Start ``supernas search`` with 2 gloo ranks in its own process group."""
     env = {**os.environ, "SUPERNAS_RANK_STATE_DIR": str(out / "trace"), "OMP_NUM_THREADS": "1",
            "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "trial_templates", "search", *TINY, "--output", str(out / "run"), *args]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
+
+
+def finish(proc: subprocess.Popen[str], failure: str) -> subprocess.CompletedProcess[str]:
+    """Wait for the run; after ``TIMEOUT_S`` kill its process group and fail with ``failure``."""
     try:
         stdout, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         stdout, _ = proc.communicate()
-        pytest.fail(f"2-process DDP search still running after {TIMEOUT_S}s (hang):\n{stdout[-4000:]}")
-    assert proc.returncode == 0, stdout[-4000:]
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, "")
+        pytest.fail(f"2-process DDP search {failure} after {TIMEOUT_S}s:\n{stdout[-4000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "")
 
 
 def traces(out: Path) -> list[list[dict]]:
@@ -119,10 +129,7 @@ def test_ddp_stopped_or_killed_run_resumes_to_the_same_result(tmp_path: Path) ->
 def run_until_signal(out: Path, args: list[str], sig: signal.Signals) -> subprocess.CompletedProcess[str]:
     """Start the 2-rank search; once the first checkpoint exists, SIGTERM the launching process
     (what Kubernetes does) or SIGKILL every rank."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "trial_templates", "search", *TINY, "--output", str(out / "run"), *args]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = start_search(out, args)
     ckpt = out / "run" / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + TIMEOUT_S
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -131,10 +138,4 @@ def run_until_signal(out: Path, args: list[str], sig: signal.Signals) -> subproc
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    try:
-        stdout, _ = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, _ = proc.communicate()
-        pytest.fail(f"2-process DDP search did not stop on {sig.name}:\n{stdout[-4000:]}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, "")
+    return finish(proc, f"did not stop on {sig.name}")
